@@ -1,0 +1,34 @@
+"""layercache: simulators and analytical models for caching layered data objects.
+
+Public names are re-exported here and loaded lazily (PEP 562), so that
+``import layercache`` stays fast and heavy dependencies (numba kernels, sympy,
+pandas) load on first use.
+"""
+
+from importlib import import_module
+
+# public name -> submodule that defines it
+_EXPORTS = {
+    "Catalog": "catalog",
+    "zipf_popularity": "popularity",
+    "version_profile": "popularity",
+    "touch_probabilities": "popularity",
+    "check_pmf": "popularity",
+    "irm_trace": "workload",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name):
+    try:
+        module = _EXPORTS[name]
+    except KeyError:
+        raise AttributeError(f"module 'layercache' has no attribute {name!r}") from None
+    value = getattr(import_module(f".{module}", __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__():
+    return sorted(set(globals()) | set(__all__))

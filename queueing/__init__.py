@@ -1,0 +1,28 @@
+"""queueing: simulation and theory of LLM inference scheduling (prefill/decode batching).
+
+Public names are re-exported here and loaded lazily (PEP 562), so that
+``import queueing`` stays fast and heavy dependencies (numba kernels, sympy,
+pandas) load on first use.
+"""
+
+from importlib import import_module
+
+# public name -> submodule that defines it
+_EXPORTS = {
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name):
+    try:
+        module = _EXPORTS[name]
+    except KeyError:
+        raise AttributeError(f"module 'queueing' has no attribute {name!r}") from None
+    value = getattr(import_module(f".{module}", __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__():
+    return sorted(set(globals()) | set(__all__))
