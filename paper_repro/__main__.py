@@ -1,0 +1,121 @@
+"""Reproduce both papers' studies into ``figures/``.
+
+Usage::
+
+    python -m paper_repro            # quick mode: every study, small sizes (minutes on 2 cores)
+    python -m paper_repro --full     # the sizes stated in each study's docstring
+    python -m paper_repro --only lc_hit_vs_cache q_ttft_vs_qps
+    python -m paper_repro --list
+
+Each study is a module ``paper_repro/<name>.py`` with a docstring stating its
+parameters (and where they differ from the paper), ``compute(quick) ->
+DataFrame`` and ``plot(table) -> Figure``. The runner writes
+``figures/<name>.png`` and ``figures/<name>.csv`` and an index
+``figures/README.md`` (figure, command, runtime, output).
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+import time
+
+from .paths import FIGURES, STYLE
+
+#: Studies in the order they run.
+STUDIES = [
+    "lc_hit_vs_cache",
+    "lc_layers_help",
+    "lc_hit_vs_alpha",
+    "q_latency_calibration",
+    "q_ttft_vs_qps",
+    "q_capacity",
+    "q_rad_stability",
+    "q_principles",
+]
+
+
+def _summary(module) -> str:
+    doc = (module.__doc__ or "").strip().splitlines()
+    return doc[0] if doc else ""
+
+
+def run_study(name: str, quick: bool) -> tuple[float, str]:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    module = importlib.import_module(f".{name}", __package__)
+    start = time.perf_counter()
+    table = module.compute(quick=quick)
+    with plt.style.context(str(STYLE)):
+        fig = module.plot(table)
+        fig.savefig(FIGURES / f"{name}.png")
+        plt.close(fig)
+    table.to_csv(FIGURES / f"{name}.csv", index=False)
+    return time.perf_counter() - start, _summary(module)
+
+
+def _write_index(rows: list[tuple[str, str, float, str]], quick: bool) -> None:
+    index = FIGURES / "README.md"
+    mode = "" if quick else " --full"
+    lines = [
+        "# Figures",
+        "",
+        "Made by `python -m paper_repro" + mode + "`; one script per figure in `paper_repro/`.",
+        "",
+        "| figure | what it shows | command | runtime (s) |",
+        "|---|---|---|---|",
+    ]
+    for name, summary, seconds, _ in rows:
+        cmd = f"`python -m paper_repro{mode} --only {name}`"
+        lines.append(f"| [{name}.png]({name}.png) ([csv]({name}.csv)) | {summary} | {cmd} | {seconds:.1f} |")
+    index.write_text("\n".join(lines) + "\n")
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m paper_repro", description=__doc__.splitlines()[0])
+    parser.add_argument("--full", action="store_true", help="paper-sized runs instead of quick mode")
+    parser.add_argument("--only", nargs="+", metavar="STUDY", help="run only these studies")
+    parser.add_argument("--list", action="store_true", help="list the studies and exit")
+    args = parser.parse_args(argv)
+
+    if args.list:
+        for name in STUDIES:
+            print(f"{name:24s} {_summary(importlib.import_module(f'.{name}', __package__))}")
+        return 0
+    names = args.only or STUDIES
+    unknown = sorted(set(names) - set(STUDIES))
+    if unknown:
+        parser.error(f"unknown study {unknown}; choose from {STUDIES}")
+
+    FIGURES.mkdir(exist_ok=True)
+    quick = not args.full
+    rows = []
+    failed = []
+    for name in names:
+        print(f"[paper_repro] {name} ({'quick' if quick else 'full'}) ...", flush=True)
+        try:
+            seconds, summary = run_study(name, quick)
+        except Exception as exc:  # keep the other studies' results; report at the end
+            failed.append(name)
+            print(f"[paper_repro] {name} FAILED: {exc!r}", file=sys.stderr, flush=True)
+            continue
+        rows.append((name, summary, seconds, f"figures/{name}.png"))
+        print(f"[paper_repro] {name}: {seconds:.1f} s -> figures/{name}.png", flush=True)
+    if not args.only:
+        _write_index(rows, quick)
+    print()
+    print(f"{'study':24s} {'seconds':>8s}  output")
+    for name, _, seconds, out in rows:
+        print(f"{name:24s} {seconds:8.1f}  {out}")
+    if failed:
+        print(f"failed: {failed}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
