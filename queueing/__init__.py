@@ -9,6 +9,12 @@ from importlib import import_module
 
 # public name -> submodule that defines it
 _EXPORTS = {
+    "AffineLatency": "latency",
+    "PiecewiseLatency": "latency",
+    "TileLatency": "latency",
+    "TableLatency": "latency",
+    "default_latency": "latency",
+    "microbenchmark_table": "latency",
 }
 
 __all__ = sorted(_EXPORTS)
