@@ -15,6 +15,16 @@ _EXPORTS = {
     "TableLatency": "latency",
     "default_latency": "latency",
     "microbenchmark_table": "latency",
+    "lambda_star": "theory",
+    "workload_moments": "theory",
+    "tiling_loss_table": "theory",
+    "static_split_capacity": "theory",
+    "static_split_table": "theory",
+    "tile_waste": "theory",
+    "fluid_capacity": "fluid",
+    "fluid_path": "fluid",
+    "fluid_growth_rate": "fluid",
+    "capacity_function": "symbolic",
 }
 
 __all__ = sorted(_EXPORTS)

@@ -1,0 +1,291 @@
+"""Fluid model of LLM serving: prefill backlog and decode population as ODEs.
+
+Units: seconds, tokens, requests/s. Builds on the server model and notation of
+:mod:`queueing.theory` (``g``, ``c``, ``W = E[P] + E[D-1]``, ``E[A]``).
+
+State
+-----
+``x(t)``: prefill backlog in tokens (prompt tokens that have arrived and are
+not yet prefilled); ``y(t)``: fluid number of requests in decode. Arrivals add
+prompt tokens at rate ``lambda E[P]``. If iterations carry ``p`` prefill rows
+and ``d`` decodes and last ``tau = g(p + d) + c d kappa`` seconds, with
+``kappa = E[A] / E[D-1]`` the mean context of a decoding request::
+
+    dx/dt = lambda E[P] - p / tau
+    dy/dt = (p / tau) / E[P] - (d / tau) / E[D-1]
+
+Prefilled tokens turn into decoding requests at one request per ``E[P]``
+tokens, and a decode step completes a request with probability
+``1 / E[D-1]`` (the fluid departure rule; exact in a stationary state by
+Little's law, an approximation in transients).
+
+Policies (what ``p`` and ``d`` are; ``y_mem = min(max_active, K / kappa_kv)``
+is the decode population memory allows, ``kappa_kv = E[A_kv] / E[D-1]``)
+------------------------------------------------------------------------
+* ``"rad"`` and ``"sarathi"``: every decode runs every iteration,
+  ``d = min(y, B)``, and prefill fills the rest of the budget, ``p = B - d``,
+  while there is a backlog and memory admits requests. The time split between
+  prefill and decode moves with the backlogs (dynamic allocation). RAD also
+  requires ``B`` to be a multiple of the tile; Sarathi-Serve takes any ``B``.
+  On a tile-quantised GPU a non-aligned ``B`` is ``"nonaligned"``: Sarathi-Serve
+  on :func:`queueing.theory.tiled_latency`.
+* ``"static"``: at most ``B_d`` decodes and ``B_p`` prefill tokens per iteration.
+* ``"vllm"``: prefill-only batches whenever a waiting request fits (memory),
+  otherwise decode-only batches of the whole decode population. In the fluid
+  limit a fraction ``alpha`` of time prefills at ``tau_p`` seconds per request,
+  ``tau_p = E[g(P)]`` (one request per prefill batch: at saturation a decode
+  iteration frees ``y / E[D-1] << 1`` slots, so prefill batches rarely hold two
+  requests), and the rest decodes the population ``y`` in batches of
+  ``t_d(y) = g(y) + c y kappa``.
+
+Boundaries are regularised: prefill work scales with ``min(1, x / B)`` (the
+empty-backlog sliding mode) and admission with ``clip(y_mem - y, 0, 1)``.
+
+Capacities (stationary points, requests/s; derivations in
+:mod:`queueing.symbolic`)::
+
+    rad / sarathi: r = min(B / W, y_mem / E[D-1]),      lambda = r / (g(r W) + c r E[A])
+    static:        r = min(B_p / E[P], B_d / E[D-1], y_mem / E[D-1]), same lambda
+    vllm:          lambda = 1 / (tau_p + E[D-1] t_d(Y) / Y),  Y = y_mem
+
+Above capacity the backlog grows linearly at ``(lambda - capacity) E[P]``
+tokens/s, i.e. ``lambda - capacity`` requests/s; below it every fluid start
+drains to the stationary point.
+"""
+
+from dataclasses import asdict, dataclass
+
+import numpy as np
+
+from . import theory as _th
+
+__all__ = ["FluidPath", "POLICIES", "fluid_capacity", "fluid_path", "fluid_growth_rate"]
+
+POLICIES = ("rad", "sarathi", "nonaligned", "static", "vllm")
+_ALIASES = {"sarathi-serve": "sarathi", "sarathi-fcfs": "sarathi", "static-split": "static"}
+
+
+@dataclass(frozen=True)
+class _Setup:
+    policy: str
+    g: object
+    c: float
+    mom: object
+    budget: int
+    prefill_budget: int
+    decode_budget: int
+    y_mem: float
+    tau_p: float
+    tile: int
+
+
+@dataclass(frozen=True)
+class FluidPath:
+    """A solved fluid trajectory.
+
+    Attributes
+    ----------
+    t : ndarray, shape (m,)
+        Times (s).
+    backlog_tokens : ndarray, shape (m,)
+        ``x(t)``, prefill backlog (tokens).
+    decoding : ndarray, shape (m,)
+        ``y(t)``, requests in decode.
+    rate : float
+        Arrival rate (requests/s).
+    capacity : float
+        The policy's fluid capacity (requests/s).
+    growth : float
+        Fitted slope of ``x / E[P]`` over the last half of the horizon (requests/s).
+    """
+
+    t: np.ndarray
+    backlog_tokens: np.ndarray
+    decoding: np.ndarray
+    rate: float
+    capacity: float
+    growth: float
+
+    def to_frame(self):
+        import pandas as pd
+
+        return pd.DataFrame({"t": self.t, "backlog_tokens": self.backlog_tokens, "decoding": self.decoding})
+
+    def summary(self):
+        d = asdict(self)
+        return {k: d[k] for k in ("rate", "capacity", "growth")}
+
+
+def _policy(name):
+    if not isinstance(name, str):
+        raise ValueError(f"scheduler must be a string, one of {POLICIES}, got {name!r}")
+    key = _ALIASES.get(name.lower(), name.lower())
+    if key not in POLICIES:
+        raise ValueError(f"unknown scheduler {name!r} for the fluid model; choose one of {POLICIES}")
+    return key
+
+
+def _setup(scheduler, prompt_tokens, output_tokens, latency, params):
+    policy = _policy(scheduler)
+    p = dict(params)
+    budget = p.pop("token_budget", _th.DEFAULT_TOKEN_BUDGET)
+    tile = p.pop("tile", None)
+    max_active = p.pop("max_active", _th.DEFAULT_MAX_ACTIVE)
+    kv = p.pop("kv_capacity_tokens", _th.DEFAULT_KV_CAPACITY_TOKENS)
+    block = p.pop("block_tokens", _th.DEFAULT_BLOCK_TOKENS)
+    prefill_budget = p.pop("prefill_budget", None)
+    decode_budget = p.pop("decode_budget", None)
+    max_prefill = p.pop("max_prefill_tokens", 8192)
+    for ignored in ("prefills_per_cycle", "decode_width"):  # RAD knobs with no fluid effect
+        p.pop(ignored, None)
+    if p:
+        raise ValueError(f"unknown parameters for fluid scheduler {policy!r}: {sorted(p)}")
+    budget = _th._positive_int("token_budget", budget)
+    if latency is None:
+        from .latency import default_latency
+
+        latency = default_latency()
+    if tile is None:
+        tile = getattr(latency, "tile", 128)
+    tile = _th._positive_int("tile", tile)
+    if policy == "rad" and budget % tile:
+        raise ValueError(f"RAD needs token_budget ({budget}) to be a multiple of tile ({tile})")
+    if policy == "nonaligned":
+        latency = _th.tiled_latency(latency, tile)
+    _th._check_memory_possible(prompt_tokens, kv, block)
+    mom = _th._moments(prompt_tokens, output_tokens, block)
+    g, c = _th.latency_parts(latency)
+    limits = _th._memory_limits(mom, max_active, kv)
+    y_mem = min(limits.values()) * mom.mean_decodes
+    if policy == "static":
+        prefill_budget = _th._positive_int("prefill_budget", prefill_budget)
+        decode_budget = _th._positive_int("decode_budget", decode_budget)
+    tau_p = 0.0
+    if policy == "vllm":
+        max_prefill = _th._positive_int("max_prefill_tokens", max_prefill)
+        if isinstance(prompt_tokens, _th.WorkloadMoments):
+            raise ValueError("the vllm fluid model needs the prompt length samples, not only their moments")
+        prompts = np.asarray(prompt_tokens, dtype=np.float64)
+        if prompts.max() > max_prefill:
+            raise ValueError(f"a {int(prompts.max())}-token prompt exceeds max_prefill_tokens = {max_prefill}")
+        tau_p = float(np.mean(g(prompts)))
+    return _Setup(policy, g, c, mom, budget, prefill_budget or 0, decode_budget or 0, y_mem, tau_p, tile)
+
+
+def _capacity(s):
+    m = s.mom
+    if s.policy == "vllm":
+        Y = s.y_mem
+        t_d = float(s.g(Y)) + s.c * m.mean_context / m.mean_decodes * Y
+        return 1.0 / (s.tau_p + m.mean_decodes * t_d / Y)
+    r_mem = s.y_mem / m.mean_decodes
+    if s.policy == "static":
+        r = min(s.prefill_budget / m.mean_prompt, s.decode_budget / m.mean_decodes, r_mem)
+    else:
+        r = min(s.budget / m.mean_work, r_mem)
+    return float(r / (s.g(r * m.mean_work) + s.c * r * m.mean_context))
+
+
+def fluid_capacity(scheduler, prompt_tokens, output_tokens=None, latency=None, **params):
+    """Predicted maximum sustainable arrival rate of a scheduler (requests/s).
+
+    Parameters
+    ----------
+    scheduler : str
+        ``"rad"``, ``"sarathi"``, ``"nonaligned"``, ``"static"`` or ``"vllm"``.
+    prompt_tokens, output_tokens : array_like of int, shape (n,)
+        Length samples (or a :class:`queueing.theory.WorkloadMoments`).
+    latency : latency model or None
+        ``None`` for the default calibrated model.
+    **params
+        ``token_budget`` (512), ``tile`` (the model's ``tile`` or 128),
+        ``max_active`` (128), ``kv_capacity_tokens`` (235728), ``block_tokens``
+        (16); ``prefill_budget`` and ``decode_budget`` for ``"static"``;
+        ``max_prefill_tokens`` (8192) for ``"vllm"``.
+
+    Returns
+    -------
+    float
+    """
+    return _capacity(_setup(scheduler, prompt_tokens, output_tokens, latency, params))
+
+
+def _rhs(s, lam):
+    m = s.mom
+    kappa = m.mean_context / max(m.mean_decodes, 1e-300)
+    eps_x = float(s.budget)
+
+    def f(_t, z):
+        x, y = max(z[0], 0.0), max(z[1], 0.0)
+        gate = min(max(s.y_mem - y, 0.0), 1.0)
+        fill = min(1.0, x / eps_x)
+        if s.policy == "vllm":
+            alpha = fill * gate
+            t_d = float(s.g(y)) + s.c * y * kappa
+            dec = (1 - alpha) * y / (m.mean_decodes * t_d) if y > 0 else 0.0
+            pre = alpha / s.tau_p
+            return [lam * m.mean_prompt - pre * m.mean_prompt, pre - dec]
+        if s.policy == "static":
+            d = min(y, s.decode_budget)
+            p = s.prefill_budget * fill * gate
+        else:
+            d = min(y, s.budget)
+            p = (s.budget - d) * fill * gate
+        tau = float(s.g(p + d)) + s.c * d * kappa
+        return [lam * m.mean_prompt - p / tau, (p / tau) / m.mean_prompt - (d / tau) / m.mean_decodes]
+
+    return f
+
+
+def fluid_path(scheduler, rate, prompt_tokens, output_tokens=None, latency=None, horizon=3600.0,
+               backlog0=0.0, decoding0=0.0, n_points=400, **params):
+    """Integrate the fluid ODEs of a scheduler with ``scipy.integrate.solve_ivp``.
+
+    Parameters
+    ----------
+    scheduler : str
+        As for :func:`fluid_capacity`.
+    rate : float
+        Arrival rate ``lambda`` (requests/s), > 0.
+    horizon : float
+        Seconds to integrate.
+    backlog0, decoding0 : float
+        Initial prefill backlog (tokens) and decode population (requests).
+    n_points : int
+        Output grid size.
+
+    Returns
+    -------
+    FluidPath
+    """
+    from scipy.integrate import solve_ivp
+
+    lam = float(rate)
+    if not np.isfinite(lam) or lam <= 0:
+        raise ValueError(f"rate must be a finite number > 0 requests/s, got {rate!r}")
+    if not np.isfinite(horizon) or horizon <= 0:
+        raise ValueError(f"horizon must be > 0 seconds, got {horizon!r}")
+    if backlog0 < 0 or decoding0 < 0:
+        raise ValueError("backlog0 and decoding0 must be >= 0")
+    s = _setup(scheduler, prompt_tokens, output_tokens, latency, params)
+    t_eval = np.linspace(0.0, float(horizon), int(n_points))
+    sol = solve_ivp(_rhs(s, lam), (0.0, float(horizon)), [float(backlog0), float(decoding0)],
+                    method="LSODA", t_eval=t_eval, rtol=1e-7, atol=1e-6, max_step=horizon / 200)
+    if not sol.success:
+        raise RuntimeError(f"fluid ODE failed: {sol.message}")
+    x, y = np.maximum(sol.y[0], 0.0), np.maximum(sol.y[1], 0.0)
+    half = t_eval >= horizon / 2
+    growth = float(np.polyfit(t_eval[half], x[half] / s.mom.mean_prompt, 1)[0])
+    return FluidPath(t_eval, x, y, lam, _capacity(s), growth)
+
+
+def fluid_growth_rate(scheduler, rate, prompt_tokens, output_tokens=None, latency=None, **params):
+    """Backlog growth predicted above capacity: ``max(0, lambda - capacity)`` requests/s.
+
+    The closed form of the fluid model's linear growth (``E[P]`` times this in
+    tokens/s); :func:`fluid_path` integrates the ODEs for the same number.
+    """
+    lam = float(rate)
+    if not np.isfinite(lam) or lam <= 0:
+        raise ValueError(f"rate must be a finite number > 0 requests/s, got {rate!r}")
+    return max(0.0, lam - fluid_capacity(scheduler, prompt_tokens, output_tokens, latency, **params))
