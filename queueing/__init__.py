@@ -25,6 +25,9 @@ _EXPORTS = {
     "fluid_path": "fluid",
     "fluid_growth_rate": "fluid",
     "capacity_function": "symbolic",
+    "best_token_budget": "planner",
+    "replicas_needed": "planner",
+    "plan_capacity": "planner",
 }
 
 __all__ = sorted(_EXPORTS)

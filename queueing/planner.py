@@ -1,0 +1,182 @@
+"""Capacity planning from the theory: budgets, chunk sizes and replica counts.
+
+Units: seconds, tokens, requests/s. Answers three planner questions with the
+model of :mod:`queueing.theory` (lambda* of equation (1)):
+
+* :func:`plan_capacity`: lambda* for a latency model and workload (with the
+  best budget when none is given);
+* :func:`best_token_budget`: the token budget (a multiple of the tile) and the
+  prefill chunk size that maximise lambda*, optionally under a TBT SLO;
+* :func:`replicas_needed`: how many replicas a target QPS needs under a TBT SLO.
+
+SLO model (assumption): every decoding request emits one token per
+iteration (RAD, Sarathi-Serve), so its time between tokens is the iteration
+time; near capacity every iteration is a full batch lasting
+``t_B = g(B) + c B E[A] / W``, so a TBT SLO of ``s`` seconds admits only budgets
+with ``t_B <= s``. TTFT has no fluid counterpart: queueing delay grows
+without bound as the load approaches lambda*, so replicas are sized to run at
+most ``utilization`` (default 0.9) of lambda*; check the result with
+:func:`queueing.simulate`.
+"""
+
+from dataclasses import asdict, dataclass
+
+import numpy as np
+
+from . import theory as _th
+
+__all__ = ["BudgetPlan", "ReplicaPlan", "plan_capacity", "best_token_budget", "replicas_needed"]
+
+
+@dataclass(frozen=True)
+class BudgetPlan:
+    """Best budget for a tile size.
+
+    Attributes
+    ----------
+    token_budget : int
+        Rows per iteration (a multiple of ``tile``).
+    chunk_size : int
+        Prefill tokens per iteration at capacity, ``B - E[decodes per iteration]``
+        rounded down to whole tokens.
+    capacity : float
+        lambda* at that budget (requests/s).
+    iteration_time : float
+        Full-batch iteration time at capacity (s), the TBT near capacity.
+    tile : int
+    table : pandas.DataFrame
+        Every candidate budget: ``token_budget``, ``capacity``,
+        ``iteration_time``, ``binding``, ``meets_slo``.
+    """
+
+    token_budget: int
+    chunk_size: int
+    capacity: float
+    iteration_time: float
+    tile: int
+    table: object
+
+    def to_frame(self):
+        return self.table
+
+
+@dataclass(frozen=True)
+class ReplicaPlan:
+    """Replicas for a target rate.
+
+    Attributes
+    ----------
+    replicas : int
+    per_replica_capacity : float
+        lambda* of one replica at ``token_budget`` (requests/s).
+    token_budget : int
+    utilization : float
+        Load per replica at the target rate, ``target / (replicas * capacity)``.
+    """
+
+    replicas: int
+    per_replica_capacity: float
+    token_budget: int
+    utilization: float
+
+    def to_dict(self):
+        return asdict(self)
+
+
+def _positive(name, value):
+    v = float(value)
+    if not np.isfinite(v) or v <= 0:
+        raise ValueError(f"{name} must be a finite number > 0, got {value!r}")
+    return v
+
+
+def best_token_budget(prompt_tokens, output_tokens=None, latency=None, tile=128, max_budget=4096,
+                      tbt_slo=None, max_active=_th.DEFAULT_MAX_ACTIVE,
+                      kv_capacity_tokens=_th.DEFAULT_KV_CAPACITY_TOKENS, block_tokens=_th.DEFAULT_BLOCK_TOKENS):
+    """The tile-multiple budget with the largest lambda* (under a TBT SLO if given).
+
+    Parameters
+    ----------
+    prompt_tokens, output_tokens : array_like of int, shape (n,)
+        Length samples (or :class:`queueing.theory.WorkloadMoments`).
+    latency : latency model or None
+    tile : int
+        Tile size (tokens); candidates are ``tile, 2 tile, ..., <= max_budget``.
+    max_budget : int
+        Largest budget considered (tokens), >= ``tile``.
+    tbt_slo : float or None
+        Seconds; budgets whose full-batch iteration exceeds it are excluded.
+
+    Returns
+    -------
+    BudgetPlan
+
+    Raises
+    ------
+    ValueError
+        On bad sizes, or when no budget meets the SLO.
+    """
+    import pandas as pd
+
+    tile = _th._positive_int("tile", tile)
+    max_budget = _th._positive_int("max_budget", max_budget)
+    if max_budget < tile:
+        raise ValueError(f"max_budget ({max_budget}) must be >= tile ({tile})")
+    if tbt_slo is not None:
+        tbt_slo = _positive("tbt_slo", tbt_slo)
+    mom = _th._moments(prompt_tokens, output_tokens, block_tokens)
+    _th._check_memory_possible(prompt_tokens, kv_capacity_tokens, block_tokens)
+    rows = []
+    for B in range(tile, max_budget + 1, tile):
+        res = _th.lambda_star(mom, latency=latency, token_budget=B, tile=tile, max_active=max_active,
+                              kv_capacity_tokens=kv_capacity_tokens, block_tokens=block_tokens)
+        ok = tbt_slo is None or res.iteration_time <= tbt_slo
+        rows.append((B, res.rate, res.iteration_time, res.binding, ok, res.batch_tokens - res.decoding))
+    table = pd.DataFrame(rows, columns=["token_budget", "capacity", "iteration_time", "binding",
+                                        "meets_slo", "chunk"])
+    feasible = table[table.meets_slo]
+    if feasible.empty:
+        raise ValueError(f"no token budget that is a multiple of {tile} up to {max_budget} meets "
+                         f"tbt_slo = {tbt_slo} s (the smallest full batch takes "
+                         f"{table.iteration_time.min():.4g} s)")
+    best = feasible.loc[feasible.capacity.idxmax()]
+    return BudgetPlan(int(best.token_budget), int(np.floor(best.chunk)), float(best.capacity),
+                      float(best.iteration_time), tile, table.drop(columns="chunk"))
+
+
+def plan_capacity(prompt_tokens, output_tokens=None, latency=None, token_budget=None, tile=128, **memory):
+    """lambda* (requests/s) of one replica: at ``token_budget``, or at the best budget if None.
+
+    ``memory`` is passed on (``max_active``, ``kv_capacity_tokens``, ``block_tokens``).
+    Returns a :class:`queueing.theory.CapacityResult`.
+    """
+    if token_budget is None:
+        token_budget = best_token_budget(prompt_tokens, output_tokens, latency, tile, **memory).token_budget
+    return _th.lambda_star(prompt_tokens, output_tokens, latency, token_budget, tile, **memory)
+
+
+def replicas_needed(target_qps, prompt_tokens, output_tokens=None, latency=None, tbt_slo=0.1, tile=128,
+                    utilization=0.9, max_budget=4096, **memory):
+    """Replicas needed to serve ``target_qps`` with every replica below ``utilization`` of lambda*.
+
+    Parameters
+    ----------
+    target_qps : float
+        Total arrival rate (requests/s), > 0; split evenly by the router.
+    tbt_slo : float or None
+        TBT target (s) that the full-batch iteration must meet (see module docstring).
+    utilization : float
+        Highest planned load per replica, in (0, 1].
+
+    Returns
+    -------
+    ReplicaPlan
+    """
+    lam = _positive("target_qps", target_qps)
+    rho = _positive("utilization", utilization)
+    if rho > 1:
+        raise ValueError(f"utilization must be in (0, 1], got {utilization!r}")
+    plan = best_token_budget(prompt_tokens, output_tokens, latency, tile, max_budget, tbt_slo, **memory)
+    n = int(np.ceil(lam / (rho * plan.capacity) - 1e-12))
+    n = max(n, 1)
+    return ReplicaPlan(n, plan.capacity, plan.token_budget, lam / (n * plan.capacity))
