@@ -15,6 +15,16 @@ _EXPORTS = {
     "touch_probabilities": "popularity",
     "check_pmf": "popularity",
     "irm_trace": "workload",
+    "IdRemapper": "remap",
+    "remap_ids": "remap",
+    "read_trace": "traces",
+    "iter_trace_chunks": "traces",
+    "read_oracle_general": "traces",
+    "read_csv_trace": "traces",
+    "write_oracle_general": "traces",
+    "oracle_next_access": "traces",
+    "detect_trace_format": "trace_formats",
+    "ORACLE_GENERAL_DTYPE": "trace_formats",
 }
 
 __all__ = sorted(_EXPORTS)

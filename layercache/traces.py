@@ -1,48 +1,349 @@
-"""Real cache traces: libCacheSim's oracleGeneral binary format, CSV and numpy arrays.
+"""Real cache traces: libCacheSim's oracleGeneral binary format, CSV and numpy files.
 
-An oracleGeneral file is a headerless sequence of 24-byte little-endian records
-``(uint32 time, uint64 id, uint32 size, int64 next_access_vtime)``, optionally
-zstd-compressed (``.zst``). Times are in the trace's own unit (usually
-seconds), sizes in bytes, ids arbitrary 64-bit integers.
+A trace is three plain arrays, one entry per request in file order:
+
+- ``ids``: raw object ids, ``uint64`` (or dense 0-based ids after
+  :func:`layercache.remap_ids`, or with ``read_trace(..., remap=True)``);
+- ``sizes``: request sizes in bytes, ``int64``, >= 1;
+- ``times``: timestamps in the trace's own unit (usually seconds), ``float64``.
+
+Formats (``format=`` argument; by default chosen from the file name):
+
+- ``"oracleGeneral"`` (``*.bin``, ``*.oracleGeneral*``): headerless 24-byte
+  little-endian records ``(uint32 time, uint64 id, uint32 size, int64
+  next_access_vtime)``. The next-access field is never read as truth.
+- ``"csv"`` (``*.csv``, ``*.txt``): three columns ``time, id, size``, comma
+  separated by default, with or without a header line.
+- ``"npy"``: a 1-D structured array with fields ``time, id, size`` (e.g. of
+  :data:`ORACLE_GENERAL_DTYPE`) or a 1-D integer array of ids;
+  ``"npz"``: arrays ``ids`` and optionally ``sizes`` and ``times``.
+
+A trailing ``.zst`` means zstd compression (oracleGeneral and CSV), read as a
+stream. Every reader works in chunks of ``chunk_requests`` requests, so files
+larger than memory can be processed with :func:`iter_trace_chunks` and an
+:class:`layercache.IdRemapper`.
 """
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
 import numpy as np
 
-__all__ = ["ORACLE_GENERAL_DTYPE", "write_oracle_general"]
+from .remap import IdRemapper, remap_ids
+from .trace_formats import ORACLE_GENERAL_DTYPE, RECORD_BYTES, TRACE_FORMATS, detect_trace_format, open_trace
 
-#: One oracleGeneral record (packed, 24 bytes).
-ORACLE_GENERAL_DTYPE = np.dtype(
-    [("time", "<u4"), ("id", "<u8"), ("size", "<u4"), ("next_access", "<i8")], align=False
-)
-assert ORACLE_GENERAL_DTYPE.itemsize == 24
+__all__ = [
+    "ORACLE_GENERAL_DTYPE",
+    "TRACE_FORMATS",
+    "detect_trace_format",
+    "iter_trace_chunks",
+    "oracle_next_access",
+    "read_csv_trace",
+    "read_oracle_general",
+    "read_trace",
+    "write_oracle_general",
+]
+
+_INT32_MAX = int(np.iinfo(np.int32).max)
+_DEFAULT_CHUNK = 1 << 20
 
 
-def write_oracle_general(path, ids, sizes=None, times=None) -> None:
-    """Write a trace as an uncompressed oracleGeneral file.
+def _check_chunk(path, ids, sizes, times, offset: int, zero_sizes: str):
+    """Validate one chunk; return a keep-mask when zero sizes are skipped, else None."""
+    if ids.dtype.kind not in "iu" or sizes.dtype.kind not in "iuf" or times.dtype.kind not in "iuf":
+        raise ValueError(
+            f"trace file {os.fspath(path)!r}: ids must be integers and sizes/times numbers, got dtypes "
+            f"{ids.dtype}, {sizes.dtype}, {times.dtype}"
+        )
+    if ids.dtype.kind == "i" and ids.size and ids.min() < 0:
+        k = int(np.argmax(ids < 0))
+        raise ValueError(
+            f"trace file {os.fspath(path)!r}: request {offset + k} (0-based) has negative id {ids[k]}; "
+            "ids must be integers in 0..2**64-1"
+        )
+    if sizes.dtype.kind == "f" and not np.array_equal(sizes, np.floor(sizes)):
+        k = int(np.argmax(sizes != np.floor(sizes)))
+        raise ValueError(
+            f"trace file {os.fspath(path)!r}: request {offset + k} (0-based) has non-integer size {sizes[k]}; "
+            "sizes must be integers >= 1"
+        )
+    bad = sizes <= 0 if sizes.dtype.kind != "u" else sizes == 0
+    keep = None
+    if bad.any():
+        if zero_sizes == "skip" and not (sizes < 0).any():
+            keep = ~bad
+        else:
+            k = int(np.argmax(bad))
+            raise ValueError(
+                f"trace file {os.fspath(path)!r}: request {offset + k} (0-based) has size {sizes[k]}; "
+                "sizes must be >= 1 (pass zero_sizes='skip' to drop size-0 requests as libCacheSim does)"
+            )
+    if times.dtype.kind == "f" and not np.isfinite(times).all():
+        k = int(np.argmax(~np.isfinite(times)))
+        raise ValueError(
+            f"trace file {os.fspath(path)!r}: request {offset + k} (0-based) has time {times[k]}; "
+            "times must be finite numbers"
+        )
+    return keep
+
+
+def _checked(path, chunks, zero_sizes):
+    """Validate raw chunks; drop size-0 requests when asked."""
+    offset = 0
+    for ids, sizes, times in chunks:
+        keep = _check_chunk(path, ids, sizes, times, offset, zero_sizes)
+        offset += ids.shape[0]
+        if keep is not None:
+            ids, sizes, times = ids[keep], sizes[keep], times[keep]
+        yield ids, sizes, times
+
+
+def _check_options(chunk_requests, zero_sizes):
+    n = int(chunk_requests)
+    if n != chunk_requests or n < 1:
+        raise ValueError(f"chunk_requests must be an integer >= 1, got {chunk_requests!r}")
+    if zero_sizes not in ("error", "skip"):
+        raise ValueError(f"zero_sizes must be 'error' or 'skip', got {zero_sizes!r}")
+    return n
+
+
+def iter_trace_chunks(path, format=None, *, chunk_requests: int = _DEFAULT_CHUNK, zero_sizes="error",
+                      delimiter=","):
+    """Read a trace in chunks of at most ``chunk_requests`` requests.
+
+    Memory use is bounded by the chunk size (plus the zstd window), so any
+    file size works. Pair with :class:`layercache.IdRemapper` for dense ids
+    that are consistent across chunks.
 
     Parameters
     ----------
     path : str or os.PathLike
-        Destination file.
+        Trace file.
+    format : {None, "oracleGeneral", "csv", "npy", "npz"}
+        ``None`` chooses from the file name (:func:`detect_trace_format`).
+    chunk_requests : int
+        Requests per chunk, >= 1.
+    zero_sizes : {"error", "skip"}
+        Size-0 requests raise ValueError, or are dropped (as libCacheSim's
+        reader does by default).
+    delimiter : str
+        CSV field separator.
+
+    Yields
+    ------
+    ids : numpy.ndarray, shape (m,), uint64
+    sizes : numpy.ndarray, shape (m,), int64
+    times : numpy.ndarray, shape (m,), float64
+
+    Raises
+    ------
+    FileNotFoundError
+        The file does not exist.
+    ValueError
+        Unknown format, truncated or misaligned binary data, corrupt zstd,
+        malformed CSV lines, sizes < 1, ids outside 0..2**64-1.
+    """
+    n = _check_options(chunk_requests, zero_sizes)
+    chunks, _, _ = open_trace(path, format, n, delimiter)
+    for ids, sizes, times in _checked(path, chunks, zero_sizes):
+        yield (
+            np.ascontiguousarray(ids, dtype=np.uint64),
+            np.ascontiguousarray(sizes, dtype=np.int64),
+            np.ascontiguousarray(times, dtype=np.float64),
+        )
+
+
+def read_trace(path, format=None, *, remap: bool = False, zero_sizes="error", delimiter=",",
+               chunk_requests: int = 1 << 22):
+    """Read a whole trace into arrays.
+
+    Parameters
+    ----------
+    path, format, zero_sizes, delimiter
+        As in :func:`iter_trace_chunks` (same errors).
+    remap : bool
+        Return dense 0-based ids (first-appearance order) and the table of
+        original ids instead of the raw ids. The raw ids of the whole trace
+        are then never held in memory at once.
+    chunk_requests : int
+        Requests converted per step (bounds temporary memory).
+
+    Returns
+    -------
+    ids : numpy.ndarray, shape (n,)
+        Raw ids (uint64), or with ``remap=True`` dense ids: int32, or int64
+        when more than 2**31 - 1 distinct ids are possible.
+    sizes : numpy.ndarray, shape (n,), int64
+        Bytes.
+    times : numpy.ndarray, shape (n,), float64
+        The file's time unit.
+    original_ids : numpy.ndarray, shape (n_objects,), uint64
+        Only with ``remap=True``: ``original_ids[ids]`` are the raw ids.
+
+    Notes
+    -----
+    Plain oracleGeneral files are memory-mapped and each field is copied once
+    into its output; when the final length is known in advance (plain files,
+    or a zstd frame that records its size) the outputs are allocated once.
+    """
+    n_chunk = _check_options(chunk_requests, zero_sizes)
+    chunks, hint, bound = open_trace(path, format, n_chunk, delimiter)
+    capacity = hint if hint is not None else 0
+    id_dtype = np.uint64
+    remapper = None
+    if remap:
+        id_dtype = np.int64 if (bound or 0) > _INT32_MAX else np.int32
+        remapper = IdRemapper(dtype=id_dtype, expected_ids=min(capacity or n_chunk, 1 << 20))
+    out_ids = np.empty(capacity, dtype=id_dtype)
+    out_sizes = np.empty(capacity, dtype=np.int64)
+    out_times = np.empty(capacity, dtype=np.float64)
+    n = 0
+    for ids, sizes, times in _checked(path, chunks, zero_sizes):
+        m = ids.shape[0]
+        if n + m > capacity:
+            capacity = max(2 * capacity, n + m)
+            for arr in (out_ids, out_sizes, out_times):
+                arr.resize(capacity, refcheck=False)
+        if remapper is None:
+            out_ids[n : n + m] = ids
+        else:
+            if remapper.dtype == np.int32 and remapper.n_ids + m > _INT32_MAX:
+                out_ids = out_ids.astype(np.int64)  # more distinct ids than int32 holds may come
+                remapper.widen()
+            remapper(np.ascontiguousarray(ids, dtype=np.uint64), out=out_ids[n : n + m])
+        out_sizes[n : n + m] = sizes
+        out_times[n : n + m] = times
+        n += m
+    if n < capacity:
+        for arr in (out_ids, out_sizes, out_times):
+            arr.resize(n, refcheck=False)
+    if remapper is None:
+        return out_ids, out_sizes, out_times
+    return out_ids, out_sizes, out_times, remapper.original_ids
+
+
+def read_oracle_general(path, *, remap: bool = False, zero_sizes="error"):
+    """Read an oracleGeneral trace (plain or ``.zst``); see :func:`read_trace`."""
+    return read_trace(path, "oracleGeneral", remap=remap, zero_sizes=zero_sizes)
+
+
+def read_csv_trace(path, *, remap: bool = False, zero_sizes="error", delimiter=","):
+    """Read a CSV trace of ``time, id, size`` (plain or ``.zst``); see :func:`read_trace`."""
+    return read_trace(path, "csv", remap=remap, zero_sizes=zero_sizes, delimiter=delimiter)
+
+
+# --------------------------------------------------------------------------- writing
+
+
+def oracle_next_access(ids) -> np.ndarray:
+    """libCacheSim's next-access field for a trace.
+
+    Parameters
+    ----------
+    ids : array_like of int, shape (n,)
+        Object ids (raw or dense).
+
+    Returns
+    -------
+    numpy.ndarray, shape (n,), int64
+        For request ``t`` (0-based), ``u + 1`` where ``u`` is the index of
+        the next request for the same id, or -1 if there is none: the
+        1-based virtual time libCacheSim's trace converter writes.
+    """
+    dense, _ = remap_ids(ids)
+    n = dense.size
+    nxt = np.full(n, -1, dtype=np.int64)
+    if n > 1:
+        order = np.argsort(dense, kind="stable")
+        same = dense[order[1:]] == dense[order[:-1]]
+        nxt[order[:-1][same]] = order[1:][same] + 1
+    return nxt
+
+
+def _uint_field(values, n, name, hi, default):
+    if values is None:
+        if n > hi + 1:
+            raise ValueError(f"{name} must be given for traces longer than {hi + 1} requests")
+        return default
+    arr = np.asarray(values)
+    if arr.shape != (n,):
+        raise ValueError(f"{name} must have shape ({n},) (one per request), got {arr.shape}")
+    if n == 0:
+        return arr
+    if arr.dtype.kind == "f" and not np.array_equal(arr, np.floor(arr)):
+        raise ValueError(f"{name} must be integers for oracleGeneral")
+    if arr.dtype.kind not in "iuf":
+        raise ValueError(f"{name} must be integers, got dtype {arr.dtype}")
+    lo = 1 if name == "sizes" else 0
+    if arr.min() < lo or arr.max() > hi:
+        raise ValueError(f"{name} must lie in {lo}..{hi} to fit oracleGeneral, got {arr.min()}..{arr.max()}")
+    return arr
+
+
+def write_oracle_general(path, ids, sizes=None, times=None, *, next_access=None, level: int = 3,
+                         chunk_requests: int = _DEFAULT_CHUNK) -> None:
+    """Write a trace as an oracleGeneral file; ``*.zst`` paths are zstd-compressed.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        Destination file; a name ending in ``.zst`` is written as one zstd
+        frame with its content size and a checksum.
     ids : array_like, shape (n,)
         Object ids, non-negative integers < 2**64.
     sizes : array_like, shape (n,), optional
         Request sizes in bytes, 1 <= size < 2**32; defaults to 1.
     times : array_like, shape (n,), optional
-        Timestamps, 0 <= t < 2**32; defaults to ``0, 1, 2, ...``.
+        Timestamps, integers 0 <= t < 2**32; defaults to ``0, 1, 2, ...``.
+    next_access : None, True or array_like of int, shape (n,)
+        ``None`` writes -1 (unknown); ``True`` computes the field as
+        libCacheSim's converter does (:func:`oracle_next_access`), which its
+        Belady needs; an array is written as given.
+    level : int
+        zstd compression level.
+    chunk_requests : int
+        Records built per step (bounds temporary memory).
 
     Notes
     -----
-    The next-access field is written as -1 (unknown): readers of this
-    toolkit never trust it, and libCacheSim's Belady computes its own.
+    Readers of this toolkit never trust the next-access field; libCacheSim's
+    Belady does, so write ``next_access=True`` for files meant for it.
     """
-    ids = np.asarray(ids)
-    n = ids.shape[0]
-    records = np.zeros(n, dtype=ORACLE_GENERAL_DTYPE)
-    records["id"] = ids
-    records["size"] = 1 if sizes is None else np.asarray(sizes)
-    records["time"] = np.arange(n) if times is None else np.asarray(times)
-    records["next_access"] = -1
-    records.tofile(path)
+    raw = np.asarray(ids)
+    if raw.ndim != 1:
+        raise ValueError(f"ids must be a 1-D array, got shape {raw.shape}")
+    n = raw.shape[0]
+    if n and (raw.dtype.kind not in "iu" or (raw.dtype.kind == "i" and raw.min() < 0)):
+        raise ValueError(f"ids must be non-negative integers < 2**64, got dtype {raw.dtype}")
+    sizes = _uint_field(sizes, n, "sizes", 2**32 - 1, 1)
+    times = _uint_field(times, n, "times", 2**32 - 1, None)
+    if next_access is True:
+        next_access = oracle_next_access(raw)
+    elif next_access is None or next_access is False:
+        next_access = -1
+    else:
+        next_access = np.asarray(next_access, dtype=np.int64)
+        if next_access.shape != (n,):
+            raise ValueError(f"next_access must have shape ({n},), got {next_access.shape}")
+    step = _check_options(chunk_requests, "error")
+    zstd = Path(os.fspath(path)).name.lower().endswith(".zst")
+    with open(path, "wb") as fh:
+        sink = fh
+        if zstd:
+            import zstandard
+
+            compressor = zstandard.ZstdCompressor(level=level, write_checksum=True, write_content_size=True)
+            sink = compressor.stream_writer(fh, size=n * RECORD_BYTES, closefd=False)
+        records = np.empty(min(step, n), dtype=ORACLE_GENERAL_DTYPE)
+        for start in range(0, n, step):
+            stop = min(start + step, n)
+            rec = records[: stop - start]
+            rec["id"] = raw[start:stop]
+            rec["size"] = sizes if np.ndim(sizes) == 0 else sizes[start:stop]
+            rec["time"] = np.arange(start, stop) if times is None else times[start:stop]
+            rec["next_access"] = next_access if np.ndim(next_access) == 0 else next_access[start:stop]
+            sink.write(rec.tobytes())
+        if zstd:
+            sink.close()

@@ -1,0 +1,377 @@
+"""Trace file formats: open a file and yield its requests in raw chunks.
+
+Used by :mod:`layercache.traces`, which validates the chunks and builds
+arrays. Formats:
+
+- oracleGeneral (libCacheSim): headerless 24-byte little-endian records
+  ``(uint32 time, uint64 id, uint32 size, int64 next_access_vtime)``, plain
+  (memory-mapped) or zstd-compressed (streamed, multi-frame);
+- CSV of ``time, id, size`` (header optional), plain or zstd, via pandas;
+- ``.npy`` (structured array with fields time/id/size, or integer ids) and
+  ``.npz`` (arrays ``ids`` and optionally ``sizes``, ``times``).
+
+Binary data are checked for truncation and misalignment, zstd streams for
+corruption and for ending inside a frame; CSV errors are traced to the first
+malformed line. Every error is a ValueError naming the file.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import math
+import os
+import zipfile
+from pathlib import Path
+
+import numpy as np
+
+__all__ = ["ORACLE_GENERAL_DTYPE", "TRACE_FORMATS", "detect_trace_format", "open_trace"]
+
+#: One oracleGeneral record (packed, 24 bytes).
+ORACLE_GENERAL_DTYPE = np.dtype(
+    [("time", "<u4"), ("id", "<u8"), ("size", "<u4"), ("next_access", "<i8")], align=False
+)
+assert ORACLE_GENERAL_DTYPE.itemsize == 24
+
+#: Accepted values of the ``format`` argument.
+TRACE_FORMATS = ("oracleGeneral", "csv", "npy", "npz")
+
+RECORD_BYTES = ORACLE_GENERAL_DTYPE.itemsize
+_ZSTD_INPUT_BLOCK = 1 << 16  # compressed bytes fed to the decompressor at a time
+_CSV_EXPECTED = (
+    "expected 3 columns 'time, id, size': a finite number, an integer id in 0..2**64-1 "
+    "and an integer size in 1..2**63-1"
+)
+
+
+# --------------------------------------------------------------------------- paths, formats
+
+
+def _check_path(path) -> Path:
+    p = Path(os.fspath(path))
+    if not p.exists():
+        raise FileNotFoundError(f"trace file not found: {str(p)!r}")
+    if not p.is_file():
+        raise ValueError(f"trace path {str(p)!r} is not a regular file")
+    return p
+
+
+def detect_trace_format(path) -> tuple[str, bool]:
+    """Format and compression of a trace file, from its name.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+
+    Returns
+    -------
+    format : str
+        One of :data:`TRACE_FORMATS`.
+    zstd : bool
+        Whether the name ends in ``.zst``.
+    """
+    name = Path(os.fspath(path)).name.lower()
+    zstd = name.endswith(".zst")
+    if zstd:
+        name = name[: -len(".zst")]
+    if name.endswith((".csv", ".txt")):
+        return "csv", zstd
+    if name.endswith(".npy") and not zstd:
+        return "npy", False
+    if name.endswith(".npz") and not zstd:
+        return "npz", False
+    if name.endswith(".bin") or "oraclegeneral" in name:
+        return "oracleGeneral", zstd
+    raise ValueError(
+        f"cannot tell the format of trace {os.fspath(path)!r} from its name; pass format= one of "
+        f"{TRACE_FORMATS} (names: *.bin or *oracleGeneral* [.zst], *.csv/*.txt [.zst], *.npy, *.npz)"
+    )
+
+
+def _resolve_format(path, format):
+    if format is None:
+        return detect_trace_format(path)
+    zstd = Path(os.fspath(path)).name.lower().endswith(".zst")
+    if format not in TRACE_FORMATS:
+        raise ValueError(f"format must be one of {TRACE_FORMATS} or None, got {format!r}")
+    if zstd and format in ("npy", "npz"):
+        raise ValueError(f"format {format!r} cannot be zstd-compressed ({os.fspath(path)!r})")
+    return format, zstd
+
+
+# --------------------------------------------------------------------------- oracleGeneral
+
+
+def _zstd_blocks(path: Path, block_bytes: int):
+    """Decompressed bytes of a (multi-frame) zstd file, in blocks of whole records.
+
+    Raises ValueError on corrupt data, a stream cut inside a frame, or a total
+    decompressed size that is not a multiple of the record size.
+    """
+    import zstandard
+
+    if path.stat().st_size == 0:
+        raise ValueError(f"trace file {str(path)!r} is empty; expected a zstd stream (name ends in .zst)")
+    decompressor = zstandard.ZstdDecompressor()
+    pending, n_pending, total = [], 0, 0
+    with open(path, "rb") as fh:
+        dobj, in_frame = decompressor.decompressobj(), False
+        while True:
+            data = fh.read(_ZSTD_INPUT_BLOCK)
+            if not data:
+                break
+            while data:
+                try:
+                    out = dobj.decompress(data)
+                except zstandard.ZstdError as exc:
+                    raise ValueError(
+                        f"trace file {str(path)!r}: corrupt zstd data ({exc}); expected a zstd-compressed "
+                        "oracleGeneral trace"
+                    ) from None
+                in_frame = not dobj.eof
+                data = dobj.unused_data if dobj.eof else b""
+                if dobj.eof:
+                    dobj = decompressor.decompressobj()
+                if out:
+                    pending.append(out)
+                    n_pending += len(out)
+                if n_pending >= block_bytes:
+                    joined = b"".join(pending)
+                    view, pos = memoryview(joined), 0
+                    while len(joined) - pos >= block_bytes:
+                        yield view[pos : pos + block_bytes]
+                        pos += block_bytes
+                    total += pos
+                    pending, n_pending = [joined[pos:]], len(joined) - pos
+        if in_frame:
+            raise ValueError(
+                f"trace file {str(path)!r}: the zstd stream ends inside a frame (file truncated); "
+                "expected a complete zstd-compressed oracleGeneral trace"
+            )
+    joined = b"".join(pending)
+    if len(joined) % RECORD_BYTES:
+        size = total + len(joined)
+        raise ValueError(
+            f"trace file {str(path)!r}: decompressed size {size} bytes is not a multiple of the "
+            f"{RECORD_BYTES}-byte oracleGeneral record ({size // RECORD_BYTES} records and {size % RECORD_BYTES} "
+            "trailing bytes); the trace is truncated or not oracleGeneral"
+        )
+    if joined:
+        yield memoryview(joined)
+
+
+def _oracle_record_chunks(path: Path, zstd: bool, chunk_requests: int):
+    """Record arrays of ``ORACLE_GENERAL_DTYPE`` (views, not copies), in order."""
+    if zstd:
+        for block in _zstd_blocks(path, chunk_requests * RECORD_BYTES):
+            yield np.frombuffer(block, dtype=ORACLE_GENERAL_DTYPE)
+        return
+    size = path.stat().st_size
+    if size % RECORD_BYTES:
+        raise ValueError(
+            f"trace file {str(path)!r} has {size} bytes, not a multiple of the {RECORD_BYTES}-byte "
+            f"oracleGeneral record ({size // RECORD_BYTES} records and {size % RECORD_BYTES} trailing bytes); "
+            "the file is truncated or not an oracleGeneral trace"
+        )
+    if size == 0:
+        return
+    records = np.memmap(path, dtype=ORACLE_GENERAL_DTYPE, mode="r")
+    for start in range(0, records.size, chunk_requests):
+        yield records[start : start + chunk_requests]
+
+
+def _oracle_count_hint(path: Path, zstd: bool):
+    if not zstd:
+        return path.stat().st_size // RECORD_BYTES
+    import zstandard
+
+    with open(path, "rb") as fh:
+        head = fh.read(18)
+    try:
+        size = zstandard.frame_content_size(head)
+    except zstandard.ZstdError:
+        return None  # reported with context when the stream is read
+    return size // RECORD_BYTES if size >= 0 else None
+
+
+# --------------------------------------------------------------------------- CSV
+
+
+def _open_text(path: Path, zstd: bool):
+    if not zstd:
+        return open(path, newline="")
+    import zstandard
+
+    raw = zstandard.ZstdDecompressor().stream_reader(open(path, "rb"), read_across_frames=True, closefd=True)
+    return io.TextIOWrapper(raw, newline="")
+
+
+def _is_number(field: str) -> bool:
+    try:
+        float(field)
+    except ValueError:
+        return False
+    return True
+
+
+def _csv_layout(path: Path, zstd: bool, delimiter: str) -> bool:
+    """Check the first line; return whether it is a header."""
+    try:
+        with _open_text(path, zstd) as fh:
+            first = next(csv.reader(fh, delimiter=delimiter), None)
+    except UnicodeDecodeError:
+        raise ValueError(f"CSV trace {str(path)!r} is not text; {_CSV_EXPECTED}") from None
+    except Exception as exc:  # zstd errors surface here for compressed CSV
+        if type(exc).__name__ == "ZstdError":
+            raise ValueError(f"CSV trace {str(path)!r}: corrupt zstd data ({exc})") from None
+        raise
+    if not first:
+        return False
+    if len(first) != 3:
+        raise ValueError(
+            f"CSV trace {str(path)!r}: line 1 has {len(first)} fields {first!r}; {_CSV_EXPECTED} "
+            f"(delimiter {delimiter!r})"
+        )
+    return not all(_is_number(f) for f in first)
+
+
+def _csv_field_problem(fields) -> str | None:
+    if len(fields) != 3:
+        return f"has {len(fields)} fields {fields!r}"
+    time, id_, size = (f.strip() for f in fields)
+    try:
+        if not math.isfinite(float(time)):
+            return f"time {time!r} is not finite"
+    except ValueError:
+        return f"time {time!r} is not a number"
+    try:
+        if not 0 <= int(id_) < 2**64:
+            return f"id {id_!r} is outside 0..2**64-1"
+    except ValueError:
+        return f"id {id_!r} is not an integer"
+    try:
+        if not 1 <= int(size) < 2**63:
+            return f"size {size!r} is outside 1..2**63-1"
+    except ValueError:
+        return f"size {size!r} is not an integer"
+    return None
+
+
+def _csv_error(path: Path, zstd: bool, delimiter: str, header: bool, cause) -> ValueError:
+    """Locate the first malformed line (slow path, only after a parse failure)."""
+    with _open_text(path, zstd) as fh:
+        for line_no, fields in enumerate(csv.reader(fh, delimiter=delimiter), start=1):
+            if not fields or (header and line_no == 1):
+                continue
+            problem = _csv_field_problem(fields)
+            if problem:
+                return ValueError(f"CSV trace {str(path)!r}: line {line_no} {problem}; {_CSV_EXPECTED}")
+    return ValueError(f"CSV trace {str(path)!r} could not be parsed ({cause}); {_CSV_EXPECTED}")
+
+
+def _csv_chunks(path: Path, zstd: bool, chunk_requests: int, delimiter: str):
+    import pandas as pd
+
+    header = _csv_layout(path, zstd, delimiter)
+    reader = pd.read_csv(
+        path,
+        sep=delimiter,
+        header=None,
+        skiprows=1 if header else 0,
+        names=["time", "id", "size"],
+        index_col=False,
+        dtype={"time": np.float64, "id": np.uint64, "size": np.int64},
+        engine="c",
+        compression="zstd" if zstd else None,
+        chunksize=chunk_requests,
+    )
+    with reader:
+        while True:
+            try:
+                frame = next(reader)
+            except StopIteration:
+                return
+            except (ValueError, OverflowError, pd.errors.ParserError) as exc:
+                raise _csv_error(path, zstd, delimiter, header, exc) from None
+            yield frame["id"].to_numpy(), frame["size"].to_numpy(), frame["time"].to_numpy()
+
+
+# --------------------------------------------------------------------------- numpy files
+
+
+def _npy_array(path: Path):
+    try:
+        arr = np.load(path, mmap_mode="r", allow_pickle=False)
+    except (ValueError, OSError, EOFError) as exc:
+        raise ValueError(f"trace file {str(path)!r} is not a readable .npy array ({exc})") from None
+    if arr.ndim != 1:
+        raise ValueError(f"trace file {str(path)!r}: expected a 1-D array, got shape {arr.shape}")
+    names = arr.dtype.names or ()
+    if names and not {"time", "id", "size"} <= set(names):
+        raise ValueError(
+            f"trace file {str(path)!r}: structured array needs fields 'time', 'id', 'size', got {names}"
+        )
+    if not names and arr.dtype.kind not in "iu":
+        raise ValueError(f"trace file {str(path)!r}: expected integer ids or a structured array, got {arr.dtype}")
+    return arr
+
+
+def _npy_chunks(arr: np.ndarray, chunk_requests: int):
+    names = arr.dtype.names
+    for start in range(0, arr.size, chunk_requests):
+        part = arr[start : start + chunk_requests]
+        if names:
+            yield part["id"], part["size"], part["time"]
+        else:
+            yield part, np.ones(part.size, dtype=np.int64), np.arange(start, start + part.size, dtype=np.float64)
+
+
+def _npz_arrays(path: Path):
+    try:
+        archive = np.load(path, allow_pickle=False)
+    except (ValueError, OSError, EOFError, zipfile.BadZipFile) as exc:
+        raise ValueError(f"trace file {str(path)!r} is not a readable .npz archive ({exc})") from None
+    with archive:
+        if "ids" not in archive.files:
+            raise ValueError(f"trace file {str(path)!r}: .npz needs an array 'ids', has {archive.files}")
+        ids = archive["ids"]
+        n = ids.shape[0] if ids.ndim == 1 else -1
+        sizes = archive["sizes"] if "sizes" in archive.files else np.ones(max(n, 0), dtype=np.int64)
+        times = archive["times"] if "times" in archive.files else np.arange(max(n, 0), dtype=np.float64)
+    for name, arr in (("ids", ids), ("sizes", sizes), ("times", times)):
+        if arr.ndim != 1 or arr.shape[0] != n:
+            raise ValueError(
+                f"trace file {str(path)!r}: '{name}' must be 1-D with one entry per request ({n}), "
+                f"got shape {arr.shape}"
+            )
+    return ids, sizes, times
+
+
+def _npz_chunks(ids, sizes, times, chunk_requests: int):
+    for start in range(0, ids.size, chunk_requests):
+        stop = start + chunk_requests
+        yield ids[start:stop], sizes[start:stop], times[start:stop]
+
+
+def open_trace(path, format, chunk_requests, delimiter=","):
+    """Open a trace.
+
+    Returns ``(chunks, hint, bound)``: an iterator of unvalidated ``(ids,
+    sizes, times)`` array-likes (possibly strided views), the expected number
+    of requests (or None) and an upper bound on it (or None).
+    """
+    p = _check_path(path)
+    fmt, zstd = _resolve_format(p, format)
+    if fmt == "oracleGeneral":
+        chunks = ((rec["id"], rec["size"], rec["time"]) for rec in _oracle_record_chunks(p, zstd, chunk_requests))
+        hint = _oracle_count_hint(p, zstd)
+        return chunks, hint, (None if zstd else hint)
+    if fmt == "csv":
+        bound = None if zstd else (p.stat().st_size + 1) // 6  # shortest line: "0,0,1\n"
+        return _csv_chunks(p, zstd, chunk_requests, delimiter), None, bound
+    if fmt == "npy":
+        arr = _npy_array(p)
+        return _npy_chunks(arr, chunk_requests), arr.size, arr.size
+    ids, sizes, times = _npz_arrays(p)
+    return _npz_chunks(ids, sizes, times, chunk_requests), ids.size, ids.size
