@@ -25,6 +25,9 @@ _EXPORTS = {
     "oracle_next_access": "traces",
     "detect_trace_format": "trace_formats",
     "ORACLE_GENERAL_DTYPE": "trace_formats",
+    "simulate": "simulation",
+    "POLICIES": "simulation",
+    "SimulationResult": "result",
 }
 
 __all__ = sorted(_EXPORTS)

@@ -8,6 +8,7 @@ Randomness comes only from the ``seed`` argument (an int or a
 from __future__ import annotations
 
 import numpy as np
+from numba import njit
 
 from .popularity import check_pmf
 
@@ -20,6 +21,52 @@ def _sample_index(cdf: np.ndarray, u: np.ndarray) -> np.ndarray:
     idx = np.searchsorted(cdf, u, side="right")
     np.minimum(idx, cdf.size - 1, out=idx)
     return idx
+
+
+@njit(cache=True)
+def _alias_table(p):
+    """Walker/Vose alias table of the pmf ``p`` (shape (N,)).
+
+    Returns ``(accept, alias)``: column ``k`` keeps ``k`` with probability
+    ``accept[k]`` and otherwise gives ``alias[k]``.
+    """
+    n = p.size
+    scaled = p * (n / p.sum())
+    accept = np.ones(n)
+    alias = np.arange(n).astype(np.int32)
+    small = np.empty(n, dtype=np.int32)
+    large = np.empty(n, dtype=np.int32)
+    ns = nl = 0
+    for k in range(n):
+        if scaled[k] < 1.0:
+            small[ns] = k
+            ns += 1
+        else:
+            large[nl] = k
+            nl += 1
+    while ns > 0 and nl > 0:
+        ns -= 1
+        s = small[ns]
+        g = large[nl - 1]
+        accept[s] = scaled[s]
+        alias[s] = g
+        scaled[g] = (scaled[g] + scaled[s]) - 1.0
+        if scaled[g] < 1.0:
+            nl -= 1
+            small[ns] = g
+            ns += 1
+    # leftovers (rounding) keep themselves with probability 1
+    return accept, alias
+
+
+def _alias_draw(accept, alias, rng, size: int, out: np.ndarray) -> None:
+    """Write ``size`` alias-method draws into ``out`` (int32)."""
+    u = rng.random(size)
+    u *= accept.size
+    col = u.astype(np.int32)  # u < N, so col in 0..N-1
+    np.minimum(col, accept.size - 1, out=col)
+    u -= col  # fractional part: the second uniform
+    out[:] = np.where(u < accept[col], col, alias[col])
 
 
 def irm_trace(popularity, version_probs=None, n_requests: int = 1_000_000, seed=None):
@@ -45,8 +92,11 @@ def irm_trace(popularity, version_probs=None, n_requests: int = 1_000_000, seed=
 
     Notes
     -----
-    Vectorised in chunks of ``2**22`` requests (inverse-cdf sampling), so
-    10^8 requests take seconds and little memory beyond the output.
+    Objects are drawn by the alias method (Walker; the table is built once
+    in O(N)), versions by inverse-cdf sampling, vectorised in chunks of
+    ``2**22`` requests: 10^8 requests take seconds and little memory beyond
+    the output. One uniform per object draw: its integer part (scaled by N)
+    picks the column, its fractional part accepts or aliases.
     """
     p = check_pmf(popularity, "popularity")
     if p.ndim != 1:
@@ -58,8 +108,7 @@ def irm_trace(popularity, version_probs=None, n_requests: int = 1_000_000, seed=
         raise ValueError("at most 2**31 - 1 objects are supported")
     rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
 
-    cdf = np.cumsum(p)
-    cdf /= cdf[-1]
+    accept, alias = _alias_table(p)
     if version_probs is None:
         vcdf = None
     else:
@@ -75,8 +124,8 @@ def irm_trace(popularity, version_probs=None, n_requests: int = 1_000_000, seed=
     versions = np.ones(n, dtype=np.int8)
     for start in range(0, n, _CHUNK):
         stop = min(start + _CHUNK, n)
-        obj = _sample_index(cdf, rng.random(stop - start))
-        objects[start:stop] = obj
+        obj = objects[start:stop]
+        _alias_draw(accept, alias, rng, stop - start, obj)
         if vcdf is None:
             continue
         u = rng.random(stop - start)

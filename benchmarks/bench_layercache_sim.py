@@ -1,0 +1,135 @@
+"""Speed of layercache.simulate against libCacheSim on the same Zipf trace.
+
+Usage::
+
+    python benchmarks/bench_layercache_sim.py            # 10^7 requests, 10^6 objects
+    python benchmarks/bench_layercache_sim.py --quick    # 10^6 requests, 10^5 objects
+
+Both simulators run in this process on the same IRM Zipf(0.8) trace, with
+caches of 1% and 10% of the catalog (objects, or bytes for variable sizes).
+libCacheSim reads a prepared oracleGeneral file (written before timing, with
+next-access times for its Belady); the toolkit's time includes input
+validation and, for Belady, computing next uses. JIT compilation happens
+before timing. Printed: requests/s of each and the ratio toolkit/libCacheSim,
+plus Layered LRU on a 4-layer trace in absolute requests/s. Hit counts are
+compared as well (they must agree exactly).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import tempfile
+import time
+
+import numpy as np
+
+import layercache as lc
+from layercache.traces import ORACLE_GENERAL_DTYPE
+
+TARGETS = {"lru": 10.0, "fifo": 10.0, "lru (var. size)": 5.0, "belady": 3.0, "lfu": 2.0}
+LCS_NAMES = {"lru": "LRU", "fifo": "FIFO", "lfu": "LFU", "belady": "Belady"}
+
+
+def _next_access(ids: np.ndarray) -> np.ndarray:
+    order = np.argsort(ids, kind="stable")
+    same = ids[order[1:]] == ids[order[:-1]]
+    nxt = np.full(ids.size, -1, dtype=np.int64)
+    nxt[order[:-1][same]] = order[1:][same]
+    return nxt
+
+
+def _write_trace(path, ids, sizes):
+    rec = np.zeros(ids.size, dtype=ORACLE_GENERAL_DTYPE)
+    rec["time"] = np.arange(ids.size)
+    rec["id"] = ids.astype(np.uint64) + 1
+    rec["size"] = sizes
+    rec["next_access"] = _next_access(ids)
+    rec.tofile(path)
+
+
+def _time_lcs(path, policy, capacity):
+    import libcachesim as lcs
+
+    reader = lcs.TraceReader(path, lcs.TraceType.ORACLE_GENERAL_TRACE)
+    cache = getattr(lcs, LCS_NAMES[policy])(int(capacity))
+    t0 = time.perf_counter()
+    miss_ratio, _ = cache.process_trace(reader)
+    return time.perf_counter() - t0, miss_ratio
+
+
+def _time_toolkit(objects, policy, capacity, sizes=None, versions=None, catalog=None, repeat=1):
+    best = np.inf
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        res = lc.simulate(objects, versions, policy=policy, capacity=capacity, sizes=sizes, catalog=catalog)
+        best = min(best, time.perf_counter() - t0)
+    return best, res
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--quick", action="store_true", help="10^6 requests over 10^5 objects")
+    ap.add_argument("--alpha", type=float, default=0.8)
+    ap.add_argument("--seed", type=int, default=1)
+    args = ap.parse_args(argv)
+    n_req, n_obj = (10**6, 10**5) if args.quick else (10**7, 10**6)
+
+    t0 = time.perf_counter()
+    objects, _ = lc.irm_trace(lc.zipf_popularity(n_obj, args.alpha), None, n_req, seed=args.seed)
+    print(f"trace: {n_req:.0e} requests, {n_obj:.0e} objects, Zipf({args.alpha}) in {time.perf_counter() - t0:.2f} s")
+    rng = np.random.default_rng(args.seed)
+    obj_sizes = rng.integers(1, 1001, n_obj)  # bytes, uniform 1..1000 per object
+    sizes = obj_sizes[objects].astype(np.uint32)
+
+    # JIT warm-up outside timing
+    tiny = objects[:1000]
+    for pol in lc.POLICIES:
+        lc.simulate(tiny, policy=pol, capacity=10)
+        lc.simulate(tiny, policy=pol, capacity=1000, sizes=sizes[:1000])
+    lc.simulate(tiny, np.ones(1000, np.int8), policy="lru", capacity=10, catalog=lc.Catalog.unit(n_obj, 4))
+
+    tmp = tempfile.mkdtemp()
+    unit_path = os.path.join(tmp, "unit.oracleGeneral")
+    var_path = os.path.join(tmp, "var.oracleGeneral")
+    _write_trace(unit_path, objects, 1)
+    _write_trace(var_path, objects, sizes)
+    total_bytes = int(obj_sizes.sum())
+
+    rows = []
+    for frac in (0.01, 0.10):
+        cases = [
+            ("lru", unit_path, None, int(frac * n_obj)),
+            ("fifo", unit_path, None, int(frac * n_obj)),
+            ("lru (var. size)", var_path, sizes, int(frac * total_bytes)),
+            ("belady", unit_path, None, int(frac * n_obj)),
+            ("lfu", unit_path, None, int(frac * n_obj)),
+        ]
+        for name, path, sz, cap in cases:
+            pol = name.split()[0]
+            t_lcs, miss = _time_lcs(path, pol, cap)
+            t_us, res = _time_toolkit(objects, pol, cap, sizes=sz)
+            same = res.hits == round((1 - miss) * n_req)
+            ratio = t_lcs / t_us
+            rows.append((name, frac, n_req / t_us, n_req / t_lcs, ratio, TARGETS[name], same))
+    for p in (unit_path, var_path):
+        os.remove(p)
+    os.rmdir(tmp)
+
+    print(f"{'policy':18s} {'cache':>6s} {'toolkit req/s':>14s} {'libCacheSim req/s':>18s} {'ratio':>7s} {'target':>7s}  hits equal")
+    for name, frac, us, them, ratio, target, same in rows:
+        flag = "ok " if ratio >= target else "LOW"
+        print(f"{name:18s} {frac:6.0%} {us:14.3e} {them:18.3e} {ratio:6.1f}x {target:5.0f}x {flag} {same}")
+
+    # Layered LRU, 4 layers, uniform version popularity, unit layer sizes
+    objs, vers = lc.irm_trace(lc.zipf_popularity(n_obj, args.alpha), lc.version_profile(4), n_req, seed=args.seed)
+    catalog = lc.Catalog.unit(n_obj, 4)
+    for frac in (0.01, 0.10):
+        cap = frac * n_obj * 4
+        t_us, res = _time_toolkit(objs, "lru", cap, versions=vers, catalog=catalog, repeat=2)
+        print(f"layered LRU, L=4, cache {frac:.0%}: {n_req / t_us:.3e} req/s "
+              f"(target 1e7), hit ratio {res.hit_ratio:.4f}, layer hit ratio {res.layer_hit_ratio:.4f}")
+
+
+if __name__ == "__main__":
+    main()

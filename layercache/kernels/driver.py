@@ -1,0 +1,152 @@
+"""The one simulation loop shared by every policy: requests -> item accesses.
+
+Layering is written here once. A request ``t`` for object ``i = objects[t]``
+(version ``l = versions[t]``, 1-based) touches the items ``base + k - 1,
+..., base + 1, base`` in that order, where per mode
+
+- ``LAYERED``: ``base = i * L``, ``k = l``: layers l, l-1, ..., 1 (item
+  ``i * L + j - 1`` is layer j), so layer 1 ends most recent;
+- ``VERSIONS`` (non-layered): ``base = i * L + l - 1``, ``k = 1``;
+- ``FULL`` (full object only): ``base = i``, ``k = 1`` -- the object's full
+  version serves every version;
+- ``FLAT`` (classic trace): ``base = i``, ``k = 1``.
+
+A request is a hit iff all its item accesses hit. Item sizes come from
+``req_sizes[t]`` when given (classic traces), else ``item_sizes[item]``,
+else 1. Requests ``t < warmup`` update the cache but are not counted.
+"""
+
+import numpy as np
+from numba import njit
+
+from .belady import belady_access
+from .lfu import lfu_access
+from .recency import recency_access
+
+# policy codes
+LRU, FIFO, LFU, PERFECT_LFU, BELADY = 0, 1, 2, 3, 4
+# mode codes
+LAYERED, VERSIONS, FULL, FLAT = 0, 1, 2, 3
+
+
+@njit(cache=True, inline="always")
+def _request_items(mode, objects, versions, n_layers, t):
+    """(base, k): request ``t`` touches items ``base + k - 1`` down to ``base``."""
+    i = np.int64(objects[t])
+    if mode == LAYERED:
+        return i * n_layers, np.int64(versions[t])
+    if mode == VERSIONS:
+        return i * n_layers + versions[t] - 1, np.int64(1)
+    return i, np.int64(1)
+
+
+@njit(cache=True)
+def next_uses(mode, objects, versions, n_layers, n_items, n_accesses, out):
+    """Fill ``out[a]`` with the next request index using the item of access ``a``.
+
+    ``out`` has shape (n_accesses,), accesses in simulation order; the value
+    ``len(objects)`` means never again. In layered mode the next use of layer
+    j of object i is the next request for i with version >= j.
+    """
+    n = objects.size
+    last = np.full(n_items, n, dtype=out.dtype)
+    a = n_accesses
+    for t in range(n - 1, -1, -1):
+        base, k = _request_items(mode, objects, versions, n_layers, t)
+        a -= k
+        for idx in range(k):
+            item = base + k - 1 - idx
+            out[a + idx] = last[item]
+            last[item] = t
+
+
+@njit(cache=True, inline="always")
+def _access(policy, state, item, size, capacity, next_use, tie, bypass):
+    links, hitem, hk1, hk2, pos, count, isize, fstate, istate = state
+    if policy == LRU or policy == FIFO:
+        return recency_access(links, isize, fstate, item, size, capacity, policy == LRU)
+    if policy == BELADY:
+        return belady_access(hitem, hk1, hk2, pos, isize, fstate, istate, item, size, capacity,
+                             next_use, tie, bypass)
+    return lfu_access(hitem, hk1, hk2, pos, count, isize, fstate, istate, item, size, capacity,
+                      policy == PERFECT_LFU)
+
+
+@njit(cache=True)
+def run(policy, mode, objects, versions, n_layers, item_sizes, version_sizes, req_sizes,
+        capacity, warmup, nexts, bypass, state, per_request):
+    """Simulate the whole trace; return ``(counts, volumes)``.
+
+    Parameters
+    ----------
+    policy, mode : int
+        Codes defined in this module.
+    objects : int32 or int64 array, shape (n,)
+        Dense 0-based object ids.
+    versions : int8 array, shape (n,) or (0,) in FLAT mode
+        1-based versions.
+    n_layers : int
+        L, the row length of the catalog's size matrices.
+    item_sizes : float64, shape (n_items,) or (0,)
+        Size of each item (flattened layer or version sizes, or full sizes).
+    version_sizes : float64, shape (N * L,) or (0,)
+        Flattened stand-alone version sizes; FULL mode counts ``v[i, l]`` as
+        the bytes a request asks for.
+    req_sizes : float64, shape (n,) or (0,)
+        Per-request sizes of a classic trace.
+    capacity : float
+    warmup : int
+    nexts : int32 or int64, shape (n_accesses,) or (0,)
+        Next uses per access (Belady only), from :func:`next_uses`.
+    bypass : bool
+        Belady without demand paging.
+    state : tuple
+        From :func:`layercache.kernels.state.new_state`; updated in place.
+    per_request : int8 array, shape (n,) or (0,)
+        If non-empty, receives the number of items of each request served
+        from the cache.
+
+    Returns
+    -------
+    counts : int64 array [requests, hits, items requested, items hit]
+    volumes : float64 array [bytes requested, bytes hit]
+    """
+    record = per_request.size > 0
+    n_counted = n_full = n_items_req = n_items_hit = 0
+    bytes_requested = bytes_served = 0.0
+    a = 0
+    for t in range(objects.size):
+        base, k = _request_items(mode, objects, versions, n_layers, t)
+        n_hit = 0
+        bytes_req = 0.0
+        bytes_hit = 0.0
+        for m in range(k - 1, -1, -1):
+            item = base + m
+            if req_sizes.size > 0:
+                size = req_sizes[t]
+            elif item_sizes.size > 0:
+                size = item_sizes[item]
+            else:
+                size = 1.0
+            next_use = nexts[a] if policy == BELADY else 0
+            a += 1
+            if _access(policy, state, item, size, capacity, next_use, -m, bypass):
+                n_hit += 1
+                bytes_hit += size
+            bytes_req += size
+        if record:
+            per_request[t] = n_hit
+        if t < warmup:
+            continue
+        if mode == FULL:
+            bytes_req = version_sizes[objects[t] * n_layers + versions[t] - 1]
+            bytes_hit = bytes_req if n_hit == k else 0.0
+        n_counted += 1
+        n_full += n_hit == k
+        n_items_req += k
+        n_items_hit += n_hit
+        bytes_requested += bytes_req
+        bytes_served += bytes_hit
+    counts = np.array([n_counted, n_full, n_items_req, n_items_hit], dtype=np.int64)
+    volumes = np.array([bytes_requested, bytes_served])
+    return counts, volumes

@@ -1,0 +1,264 @@
+"""Trace-driven cache simulation: the public entry point :func:`simulate`.
+
+Objects are 0-based ids, versions 1-based (``1..L``), sizes and the capacity
+in one consistent unit (bytes, or 1 per item for unit sizes). This module
+validates and converts the inputs, builds the item mapping's size tables and
+hands everything to the jitted driver (:mod:`layercache.kernels.driver`);
+nothing unchecked reaches a kernel.
+"""
+
+from __future__ import annotations
+
+import numbers
+
+import numpy as np
+
+from .catalog import Catalog
+from .result import SimulationResult
+
+__all__ = ["simulate", "POLICIES"]
+
+POLICIES = ("lru", "fifo", "lfu", "perfect_lfu", "belady")
+_MODES = ("layered", "versions", "full", "flat")
+_INT32_MAX = np.iinfo(np.int32).max
+
+
+def _as_int_array(values, name: str) -> np.ndarray:
+    arr = np.asarray(values)
+    if arr.ndim != 1:
+        raise ValueError(f"{name} must be a 1-D array, got shape {arr.shape}")
+    if arr.size == 0:
+        return arr.astype(np.int64)
+    if arr.dtype.kind not in "iu":
+        raise ValueError(f"{name} must hold integers, got dtype {arr.dtype}")
+    return arr
+
+
+def _check_capacity(capacity) -> float:
+    if isinstance(capacity, (bool, np.bool_)) or not isinstance(capacity, numbers.Real):
+        raise ValueError(f"capacity must be a finite number > 0, got {capacity!r}")
+    c = float(capacity)
+    if not np.isfinite(c) or c <= 0:
+        raise ValueError(f"capacity must be a finite number > 0, got {capacity!r}")
+    return c
+
+
+def _check_warmup(warmup, n: int) -> int:
+    if isinstance(warmup, (bool, np.bool_)) or not isinstance(warmup, numbers.Integral):
+        raise ValueError(f"warmup must be an integer in 0..{n} (the trace length), got {warmup!r}")
+    w = int(warmup)
+    if not 0 <= w <= n:
+        raise ValueError(f"warmup must be an integer in 0..{n} (the trace length), got {warmup!r}")
+    return w
+
+
+def _dense_objects(objects: np.ndarray) -> np.ndarray:
+    """Objects as int32/int64 ids that index a table; remapped if sparse."""
+    if objects.size == 0:
+        return objects.astype(np.int64)
+    lo, hi = int(objects.min()), int(objects.max())
+    if lo < 0:
+        raise ValueError(f"objects must be non-negative integer ids, found {lo}")
+    if hi >= max(objects.size, 1 << 20):
+        # Sparse ids: as many table slots as distinct ids, not as the largest id.
+        return np.unique(objects, return_inverse=True)[1].astype(np.int64 if objects.size > _INT32_MAX else np.int32)
+    if objects.dtype in (np.int32, np.int64):
+        return np.ascontiguousarray(objects)
+    return objects.astype(np.int32 if hi <= _INT32_MAX else np.int64)
+
+
+def _check_sizes(sizes, n: int) -> np.ndarray:
+    arr = np.asarray(sizes)
+    if arr.ndim != 1 or arr.shape[0] != n:
+        raise ValueError(f"sizes must be a 1-D array with one size per request ({n}), got shape {arr.shape}")
+    if arr.dtype.kind not in "iuf":
+        raise ValueError(f"sizes must be numbers, got dtype {arr.dtype}")
+    arr = np.ascontiguousarray(arr, dtype=np.float64)
+    if n and not (np.all(np.isfinite(arr)) and arr.min() > 0):
+        raise ValueError("sizes must be finite and > 0")
+    return arr
+
+
+def _versioned_inputs(objects, versions, catalog, layered, full_object_only):
+    """Validate a versioned trace; return (mode, objects, versions, catalog)."""
+    if catalog is None:
+        n_obj = int(objects.max()) + 1 if objects.size else 1
+        n_lay = int(versions.max()) if versions.size else 1
+        if versions.size and int(versions.min()) < 1:
+            raise ValueError(f"versions must lie in 1..L (1-based), found {int(versions.min())}")
+        if n_lay > 127:
+            raise ValueError(f"versions must lie in 1..127, found {n_lay}")
+        catalog = Catalog.unit(n_obj, n_lay)
+    elif not isinstance(catalog, Catalog):
+        raise ValueError(f"catalog must be a layercache.Catalog, got {type(catalog).__name__}")
+    if versions.shape != objects.shape:
+        raise ValueError(f"versions has shape {versions.shape} but objects has shape {objects.shape}; they must match")
+    catalog.check_versions(objects, versions)
+    if objects.dtype not in (np.int32, np.int64):
+        objects = objects.astype(np.int32 if catalog.n_objects <= _INT32_MAX else np.int64)
+    versions = np.ascontiguousarray(versions, dtype=np.int8)
+    if full_object_only:
+        mode = "full"
+    else:
+        mode = "layered" if layered else "versions"
+    return mode, np.ascontiguousarray(objects), versions, catalog
+
+
+def _item_tables(mode, catalog):
+    """(n_items, item_sizes, version_sizes) for the driver."""
+    if mode == "layered":
+        sizes = catalog.layer_sizes.ravel()
+    elif mode == "versions":
+        sizes = catalog.version_sizes.ravel()
+    else:  # full: the largest version of each object stands for all
+        top = catalog.layers_per_object - 1
+        sizes = catalog.version_sizes[np.arange(catalog.n_objects), top]
+    return sizes.size, np.ascontiguousarray(sizes, dtype=np.float64), np.ascontiguousarray(
+        catalog.version_sizes.ravel(), dtype=np.float64
+    )
+
+
+def simulate(
+    objects,
+    versions=None,
+    *,
+    policy: str,
+    capacity: float,
+    catalog: Catalog | None = None,
+    sizes=None,
+    layered: bool = True,
+    warmup: int = 0,
+    full_object_only: bool = False,
+    bypass: bool = False,
+    per_request: bool = False,
+) -> SimulationResult:
+    """Simulate a cache on a trace and count hits.
+
+    Parameters
+    ----------
+    objects : array_like of int, shape (n,)
+        Requested object ids, 0-based. With a catalog they must lie in
+        ``0..N-1``; in a classic trace any non-negative ids (sparse ids are
+        remapped to dense ones).
+    versions : array_like of int, shape (n,), optional
+        Requested versions, 1-based (``1..L``). ``None``: a classic trace of
+        object ids, unless ``catalog`` is given with ``L == 1``.
+    policy : {"lru", "fifo", "lfu", "perfect_lfu", "belady"}
+        ``lfu`` counts in-cache requests only (count restarts at
+        admission; ties: the item whose count reached its value first leaves
+        first); ``perfect_lfu`` counts every request ever made for an item.
+        ``belady`` evicts the item used farthest in the future, computed from
+        this trace.
+    capacity : float
+        Cache size in size units, finite and > 0. An item larger than it is
+        never admitted.
+    catalog : Catalog, optional
+        Layer and version sizes of a versioned trace; default: unit sizes
+        with ``N = max(objects) + 1`` and ``L = max(versions)``.
+    sizes : array_like, shape (n,), optional
+        Per-request sizes of a classic trace (> 0); default 1. An object keeps
+        the size it had when admitted until it is evicted.
+    layered : bool
+        Versioned traces: True caches layers (item = layer (i, j) of size
+        ``s[i, j]``; a request for version l accesses layers l, l-1, ..., 1),
+        False caches stand-alone versions (item = (i, l) of size ``v[i, l]``).
+    warmup : int
+        The first ``warmup`` requests update the cache but are not counted.
+    full_object_only : bool
+        Versioned traces: the "full object only" baseline -- only the full
+        version (L) of each object is cached (size ``v[i, L]``) and it
+        serves every version.
+    bypass : bool
+        Belady only: do not admit an item needed later than everything it
+        would displace (default: demand paging, as libCacheSim).
+    per_request : bool
+        Also return the number of items served per request (see
+        :class:`~layercache.SimulationResult`).
+
+    Returns
+    -------
+    SimulationResult
+        ``requests``, ``hits``, ``hit_ratio``, ``byte_hit_ratio`` and, in
+        layered mode, ``layer_hit_ratio`` (fraction of requested layers served
+        from the cache).
+
+    Raises
+    ------
+    ValueError
+        Unknown policy, capacity not finite and > 0, versions outside 1..L,
+        objects outside the catalog, sizes not > 0 or of the wrong length,
+        warmup outside 0..n.
+    """
+    from .kernels import driver
+    from .kernels.state import new_state
+
+    result, _ = _simulate(
+        driver, new_state, objects, versions, policy, capacity, catalog, sizes, layered, warmup,
+        full_object_only, bypass, per_request,
+    )
+    return result
+
+
+def _simulate(driver, new_state, objects, versions, policy, capacity, catalog, sizes, layered, warmup,
+              full_object_only, bypass, per_request):
+    """:func:`simulate`, also returning the final cache state (for tests)."""
+    if policy not in POLICIES:
+        raise ValueError(f"policy must be one of {POLICIES}, got {policy!r}")
+    if bypass and policy != "belady":
+        raise ValueError("bypass applies to policy='belady' only")
+    capacity = _check_capacity(capacity)
+    objects = _as_int_array(objects, "objects")
+    n = objects.shape[0]
+    warmup = _check_warmup(warmup, n)
+    if versions is None and catalog is not None:
+        if catalog.n_layers != 1:
+            raise ValueError(f"versions are required with a catalog of L = {catalog.n_layers} layers")
+        versions = np.ones(n, dtype=np.int8)
+    if versions is None:
+        if full_object_only:
+            raise ValueError("full_object_only needs a versioned trace (versions and/or a catalog)")
+        mode = "flat"
+        if objects.size and int(objects.min()) < 0:
+            raise ValueError(f"objects must be non-negative integer ids, found {int(objects.min())}")
+        objects = _dense_objects(objects)
+        req_sizes = np.empty(0) if sizes is None else _check_sizes(sizes, n)
+        n_items = int(objects.max()) + 1 if n else 1
+        item_sizes = version_sizes = np.empty(0)
+        versions = np.empty(0, dtype=np.int8)
+        n_layers = 1
+    else:
+        if sizes is not None:
+            raise ValueError("sizes are per-request sizes of classic traces; give versioned traces a catalog")
+        versions = _as_int_array(versions, "versions")
+        mode, objects, versions, catalog = _versioned_inputs(objects, versions, catalog, layered, full_object_only)
+        n_items, item_sizes, version_sizes = _item_tables(mode, catalog)
+        req_sizes = np.empty(0)
+        n_layers = catalog.n_layers
+
+    code = POLICIES.index(policy)
+    mode_code = _MODES.index(mode)
+    if policy == "belady":
+        n_accesses = int(versions.sum(dtype=np.int64)) if mode == "layered" else n
+        nexts = np.empty(n_accesses, dtype=np.int32 if n < _INT32_MAX else np.int64)
+        driver.next_uses(mode_code, objects, versions, n_layers, n_items, n_accesses, nexts)
+    else:
+        nexts = np.empty(0, dtype=np.int32)
+    state = new_state(n_items, policy)
+    record = np.zeros(n if per_request else 0, dtype=np.int8)
+    counts, volumes = driver.run(
+        code, mode_code, objects, versions, n_layers, item_sizes, version_sizes, req_sizes,
+        capacity, warmup, nexts, bool(bypass), state, record,
+    )
+    result = SimulationResult(
+        policy=policy,
+        mode=mode,
+        capacity=capacity,
+        requests=int(counts[0]),
+        hits=int(counts[1]),
+        layers_requested=int(counts[2]),
+        layers_hit=int(counts[3]),
+        bytes_requested=float(volumes[0]),
+        bytes_hit=float(volumes[1]),
+        per_request=record if per_request else None,
+    )
+    return result, state
