@@ -1,0 +1,484 @@
+"""Iteration-level LLM serving engine: jitted core shared by every scheduler.
+
+Units and conventions: seconds, tokens; requests are 0-based ids in arrival
+order (the workload is sorted by arrival), replicas are 0-based.
+
+Model (spec "Engine model"). Each replica runs one batch (iteration) at a
+time; a batch is a list of entries ``(request, tokens)``: a prefill chunk of
+``tokens`` prompt tokens or a decode (``tokens = 1``). Its duration comes from
+the latency model. When a batch ends, every request whose prefill completed
+emits its next output token (the first, or the next after a recompute) and
+every decode emits one token; a request finishes when it has emitted its
+output length, which only the engine knows. Arrivals are routed to a replica
+on arrival (round robin, least outstanding requests, least outstanding prompt
+work) and wait in that replica's waiting queue. KV memory and recompute
+preemption follow ``queueing.kv``: a preempted request frees its KV, returns
+to the waiting queue and later re-prefills its prompt plus the tokens it has
+generated, and that re-prefill emits its next token.
+
+Event order at equal times: batch ends first, then arrivals, then idle
+replicas schedule (lowest replica first), so a batch built at time t sees
+every arrival and completion at t.
+
+Adding a scheduler
+------------------
+1. Write a module ``queueing/<name>.py`` with two ``@njit(cache=True)``
+   functions:
+
+   * ``build_<name>(spec, st, cfg, r)``: fill replica ``r``'s batch at time
+     ``st.now[0]``. Start with ``batch_clear(st, r)``, then call only the
+     shared kernels: ``batch_add(st, r, i, tokens)``; ``waiting_peek``,
+     ``waiting_pop``; ``admit(spec, st, cfg, r, i)`` (after ``kv_fits`` and
+     the active cap ``st.n_active[r] < cfg.max_active``); decodes via
+     ``kv_try_append(st, cfg, r, i)`` (False: no block free) and
+     ``preempt(spec, st, cfg, r, i)``. Read requests only through ``spec``
+     (arrival, prompt, tbt_slo, prio_rank) and ``st``; output lengths are not
+     passed to schedulers. Active requests of ``r`` are
+     ``st.active[r, :st.n_active[r]]`` in id (arrival) order with phase
+     ``PREFILL`` (admitted, KV allocated, ``st.prefilled`` of ``st.target``
+     tokens done) or ``DECODE``. Scheduler-private per-replica state:
+     ``st.dkey/st.did/st.dlen`` (a heap, see ``queueing._heap``),
+     ``st.scr_a``, ``st.scr_b`` (int64 (R, max_active) scratch),
+     ``st.sched_f`` (float64 (R, 8)), ``st.sched_i`` (int64 (R, 8)).
+     The previous batch of ``r`` is still in ``st.bid/st.btok/st.blen`` when
+     ``build`` is called (already committed). Options: ``cfg.variant`` (int)
+     and ``cfg.sched_params`` (float64 array).
+   * ``run_<name>(spec, st, rec, out_len, cfg)``, the driver, verbatim::
+
+         while True:
+             r = next_decision(spec, st, rec, out_len, cfg)
+             if r < 0:
+                 return r
+             build_<name>(spec, st, cfg, r)
+             s = launch(spec, st, rec, cfg, r)
+             if s < 0:
+                 return s
+
+2. Register it with one line in ``queueing/registry.py``'s ``SCHEDULERS``:
+   ``"<name>": SchedulerSpec("<module>", "run_<name>", queue_policy, variant,
+   params=(("p", default), ...), uses_budget=True)``. ``simulate(...,
+   scheduler="<name>", p=...)`` then works; the invariant checks of
+   ``check_invariants=True`` apply to it automatically.
+
+Everything is called by global name so that numba's on-disk cache works.
+"""
+
+from collections import namedtuple
+
+import numpy as np
+from numba import njit
+
+from ._heap import heap_pop, heap_push
+from .kv import kv_release
+from .latency import iteration_time_kernel
+
+# request phases
+FUTURE, WAITING, PREFILL, DECODE, DONE, REJECTED = 0, 1, 2, 3, 4, 5
+# waiting-queue orders
+QUEUE_FCFS, QUEUE_SPF, QUEUE_PRIORITY = 0, 1, 2
+# routers
+ROUTER_RR, ROUTER_LOR, ROUTER_LW = 0, 1, 2
+ROUTERS = {"round_robin": ROUTER_RR, "least_outstanding": ROUTER_LOR, "least_work": ROUTER_LW}
+# driver return codes
+STATUS_DONE, STATUS_GROW, STATUS_STALLED, STATUS_INVARIANT, STATUS_ITER_LIMIT = -1, -2, -3, -4, -5
+# invariant violation codes (st.err[0])
+INVARIANT_MESSAGES = {
+    1: "tokens in a batch exceed the token budget",
+    2: "KV blocks in use exceed the capacity or disagree with the per-request blocks",
+    3: "active requests exceed max_active",
+    4: "a batch entry is not an active request, is repeated, or has a bad token count",
+    5: "a decode's KV tokens exceed its blocks",
+    6: "time went backwards on a replica",
+    7: "a prefill chunk overruns its prompt or lacks its KV blocks",
+}
+
+Spec = namedtuple("Spec", ["arrival", "prompt", "tbt_slo", "prio_rank"])
+State = namedtuple("State", [
+    # per request (n,)
+    "replica", "phase", "target", "prefilled", "generated", "kv_tokens", "kv_blocks",
+    "lst", "last_token", "first_token", "first_sched", "finish", "n_preempt",
+    # per replica (R,) and (R, k)
+    "clock", "busy", "last_end", "free_blocks", "n_active", "active",
+    "wkey", "wid", "wlen", "dkey", "did", "dlen",
+    "bid", "btok", "blen", "n_batches", "sum_dur", "outstanding", "work",
+    "scr_a", "scr_b", "sched_f", "sched_i",
+    # global scalars (1,)
+    "now", "next_arrival", "n_done", "rr", "counter", "err",
+])
+Records = namedtuple("Records", [
+    "tok_off", "tok_time",                       # CSR: token k of request i at tok_time[tok_off[i] + k]
+    "it_start", "it_end", "it_replica", "it_prefill", "it_decodes", "it_ctx", "it_kv_used", "it_active",
+    "e_iter", "e_req", "e_tok", "e_decode",      # batch entries (record_entries=1)
+    "n_it", "n_e",
+])
+Config = namedtuple("Config", [
+    "token_budget", "max_active", "max_decodes", "max_prefill", "block_size", "n_blocks",
+    "n_replicas", "router", "queue_policy", "variant", "lat_kind", "lat_params", "sched_params",
+    "check", "uses_budget", "record_entries", "max_iterations",
+])
+
+
+# ----------------------------------------------------------------- queues
+
+
+@njit(cache=True)
+def waiting_key(spec, st, cfg, i, preempted):
+    """Waiting-queue key of request ``i`` (smaller first; ties by id).
+
+    FCFS: arrival time, and preempted requests go to the front, most recent
+    first (Sarathi-Serve/vLLM ``waiting.insert(0, seq)``). SPF: the length of
+    the prefill to run. PRIORITY: strictness rank, then prefill length.
+    """
+    if cfg.queue_policy == QUEUE_FCFS:
+        if preempted:
+            st.counter[0] += 1
+            return -float(st.counter[0])
+        return spec.arrival[i]
+    if cfg.queue_policy == QUEUE_SPF:
+        return float(st.target[i])
+    return float(spec.prio_rank[i]) * 4294967296.0 + float(st.target[i])
+
+
+@njit(cache=True)
+def waiting_peek(st, r):
+    """Id of the head of replica ``r``'s waiting queue, or -1 when empty."""
+    if st.wlen[r] == 0:
+        return -1
+    return st.wid[r, 0]
+
+
+@njit(cache=True)
+def waiting_pop(st, r):
+    """Remove and return the head of replica ``r``'s waiting queue."""
+    return heap_pop(st.wkey, st.wid, st.wlen, r)
+
+
+@njit(cache=True)
+def _active_add(st, r, i):
+    k = st.n_active[r]
+    while k > 0 and st.active[r, k - 1] > i:
+        st.active[r, k] = st.active[r, k - 1]
+        k -= 1
+    st.active[r, k] = i
+    st.n_active[r] += 1
+
+
+@njit(cache=True)
+def _active_remove(st, r, i):
+    m = st.n_active[r]
+    k = 0
+    while st.active[r, k] != i:
+        k += 1
+    while k < m - 1:
+        st.active[r, k] = st.active[r, k + 1]
+        k += 1
+    st.n_active[r] = m - 1
+
+
+# --------------------------------------------------- scheduler operations
+
+
+@njit(cache=True)
+def batch_clear(st, r):
+    st.blen[r] = 0
+
+
+@njit(cache=True)
+def batch_add(st, r, i, tokens):
+    """Append entry (request ``i``, ``tokens``) to replica ``r``'s batch."""
+    k = st.blen[r]
+    st.bid[r, k] = i
+    st.btok[r, k] = tokens
+    st.blen[r] = k + 1
+
+
+@njit(cache=True)
+def admit(spec, st, cfg, r, i):
+    """Start request ``i``'s prefill on replica ``r``: allocate KV for its whole prompt.
+
+    The caller popped ``i`` from the waiting queue and checked ``kv_fits``
+    and the active cap.
+    """
+    b = (st.target[i] + cfg.block_size - 1) // cfg.block_size
+    st.free_blocks[r] -= b
+    st.kv_blocks[i] = b
+    st.kv_tokens[i] = 0
+    st.phase[i] = PREFILL
+    st.prefilled[i] = 0
+    _active_add(st, r, i)
+    if np.isnan(st.first_sched[i]):
+        st.first_sched[i] = st.now[0]
+
+
+@njit(cache=True)
+def preempt(spec, st, cfg, r, i):
+    """Recompute-preempt active request ``i``: free its KV and requeue it.
+
+    Its next prefill covers its prompt plus every token it has generated.
+    """
+    kv_release(st, r, i)
+    _active_remove(st, r, i)
+    st.phase[i] = WAITING
+    st.target[i] = spec.prompt[i] + st.generated[i]
+    st.prefilled[i] = 0
+    st.n_preempt[i] += 1
+    heap_push(st.wkey, st.wid, st.wlen, r, waiting_key(spec, st, cfg, i, True), i)
+
+
+# ------------------------------------------------------------ event loop
+
+
+@njit(cache=True)
+def _route(spec, st, cfg, j):
+    R = cfg.n_replicas
+    r = 0
+    if cfg.router == ROUTER_RR:
+        r = st.rr[0] % R
+        st.rr[0] += 1
+    elif cfg.router == ROUTER_LOR:
+        for q in range(1, R):
+            if st.outstanding[q] < st.outstanding[r]:
+                r = q
+    else:
+        for q in range(1, R):
+            if st.work[q] < st.work[r]:
+                r = q
+    st.replica[j] = r
+    st.outstanding[r] += 1
+    st.work[r] += spec.prompt[j]
+    st.phase[j] = WAITING
+    st.target[j] = spec.prompt[j]
+    heap_push(st.wkey, st.wid, st.wlen, r, waiting_key(spec, st, cfg, j, False), j)
+
+
+@njit(cache=True)
+def _commit(spec, st, rec, out_len, cfg, r):
+    t = st.clock[r]
+    st.busy[r] = 0
+    st.last_end[r] = t
+    for k in range(st.blen[r]):
+        i = st.bid[r, k]
+        if st.phase[i] == PREFILL:
+            st.prefilled[i] += st.btok[r, k]
+            st.kv_tokens[i] += st.btok[r, k]
+            if st.prefilled[i] < st.target[i]:
+                continue
+            st.phase[i] = DECODE
+        g = st.generated[i]
+        rec.tok_time[rec.tok_off[i] + g] = t
+        if g == 0:
+            st.first_token[i] = t
+        st.generated[i] = g + 1
+        st.last_token[i] = t
+        if g + 1 == out_len[i]:
+            kv_release(st, r, i)
+            _active_remove(st, r, i)
+            st.phase[i] = DONE
+            st.finish[i] = t
+            st.outstanding[r] -= 1
+            st.work[r] -= spec.prompt[i]
+            st.n_done[0] += 1
+
+
+@njit(cache=True)
+def next_decision(spec, st, rec, out_len, cfg):
+    """Advance events until a replica must schedule; return it or a STATUS_ code."""
+    n = spec.arrival.size
+    R = cfg.n_replicas
+    while True:
+        now = st.now[0]
+        rb = -1
+        tb = np.inf
+        for r in range(R):
+            if st.busy[r] == 1 and st.clock[r] < tb:
+                tb = st.clock[r]
+                rb = r
+        if rb >= 0 and tb <= now:
+            _commit(spec, st, rec, out_len, cfg, rb)
+            continue
+        j = st.next_arrival[0]
+        while j < n and st.phase[j] == REJECTED:
+            j += 1
+            st.next_arrival[0] = j
+        if j < n and spec.arrival[j] <= now:
+            _route(spec, st, cfg, j)
+            st.next_arrival[0] = j + 1
+            continue
+        for r in range(R):
+            if st.busy[r] == 0 and (st.n_active[r] > 0 or st.wlen[r] > 0):
+                if rec.n_it[0] >= rec.it_start.size:
+                    return STATUS_GROW
+                if cfg.record_entries != 0 and rec.n_e[0] + cfg.max_active > rec.e_req.size:
+                    return STATUS_GROW
+                if rec.n_it[0] >= cfg.max_iterations:
+                    return STATUS_ITER_LIMIT
+                return r
+        ta = spec.arrival[j] if j < n else np.inf
+        t = min(tb, ta)
+        if t == np.inf:
+            return STATUS_DONE
+        st.now[0] = t
+
+
+@njit(cache=True)
+def _check(spec, st, cfg, r, p, d):
+    if cfg.uses_budget != 0 and p + d > cfg.token_budget:
+        return 1
+    used = 0
+    for k in range(st.n_active[r]):
+        used += st.kv_blocks[st.active[r, k]]
+    if st.free_blocks[r] < 0 or used != cfg.n_blocks - st.free_blocks[r]:
+        return 2
+    if st.n_active[r] > cfg.max_active:
+        return 3
+    for k in range(st.blen[r]):
+        i = st.bid[r, k]
+        if st.replica[i] != r or (st.phase[i] != PREFILL and st.phase[i] != DECODE):
+            return 4
+        for q in range(k):
+            if st.bid[r, q] == i:
+                return 4
+        if st.phase[i] == DECODE:
+            if st.btok[r, k] != 1:
+                return 4
+            if st.kv_tokens[i] > st.kv_blocks[i] * cfg.block_size:
+                return 5
+        else:
+            if st.btok[r, k] < 1 or st.prefilled[i] + st.btok[r, k] > st.target[i]:
+                return 7
+            if st.kv_blocks[i] * cfg.block_size < st.target[i]:
+                return 7
+    if st.now[0] < st.last_end[r]:
+        return 6
+    return 0
+
+
+@njit(cache=True)
+def launch(spec, st, rec, cfg, r):
+    """Time and record replica ``r``'s freshly built batch; 0 or a STATUS_ code."""
+    m = st.blen[r]
+    if m == 0:
+        return STATUS_STALLED
+    now = st.now[0]
+    p = 0
+    d = 0
+    ctx = 0
+    for k in range(m):
+        i = st.bid[r, k]
+        if st.phase[i] == PREFILL:
+            p += st.btok[r, k]
+        else:
+            d += 1
+            ctx += st.kv_tokens[i]
+    if cfg.check != 0:
+        code = _check(spec, st, cfg, r, p, d)
+        if code != 0:
+            st.err[0] = code
+            return STATUS_INVARIANT
+    dt = iteration_time_kernel(cfg.lat_kind, cfg.lat_params, p, d, ctx)
+    st.clock[r] = now + dt
+    st.busy[r] = 1
+    st.n_batches[r] += 1
+    st.sum_dur[r] += dt
+    it = rec.n_it[0]
+    rec.it_start[it] = now
+    rec.it_end[it] = now + dt
+    rec.it_replica[it] = r
+    rec.it_prefill[it] = p
+    rec.it_decodes[it] = d
+    rec.it_ctx[it] = ctx
+    rec.it_kv_used[it] = cfg.n_blocks - st.free_blocks[r]
+    rec.it_active[it] = st.n_active[r]
+    rec.n_it[0] = it + 1
+    if cfg.record_entries != 0:
+        e = rec.n_e[0]
+        for k in range(m):
+            rec.e_iter[e] = it
+            rec.e_req[e] = st.bid[r, k]
+            rec.e_tok[e] = st.btok[r, k]
+            rec.e_decode[e] = 1 if st.phase[st.bid[r, k]] == DECODE else 0
+            e += 1
+        rec.n_e[0] = e
+    return 0
+
+
+# ----------------------------------------------------------- Python side
+
+
+def new_state(n, n_replicas, max_active, n_blocks, rejected):
+    """Fresh engine state for ``n`` requests (``rejected``: bool (n,), never served)."""
+    R, A = n_replicas, max_active
+    f = lambda *s: np.full(s, np.nan)  # noqa: E731
+    z = lambda *s: np.zeros(s, np.int64)  # noqa: E731
+    phase = np.where(rejected, REJECTED, FUTURE).astype(np.int64)
+    return State(
+        replica=np.full(n, -1, np.int64), phase=phase, target=z(n), prefilled=z(n), generated=z(n),
+        kv_tokens=z(n), kv_blocks=z(n), lst=f(n), last_token=f(n), first_token=f(n),
+        first_sched=f(n), finish=f(n), n_preempt=z(n),
+        clock=np.zeros(R), busy=z(R), last_end=np.zeros(R), free_blocks=np.full(R, n_blocks, np.int64),
+        n_active=z(R), active=z(R, A),
+        wkey=np.zeros((R, max(n, 1))), wid=z(R, max(n, 1)), wlen=z(R),
+        dkey=np.zeros((R, A)), did=z(R, A), dlen=z(R),
+        bid=z(R, A), btok=z(R, A), blen=z(R), n_batches=z(R), sum_dur=np.zeros(R),
+        outstanding=z(R), work=z(R), scr_a=z(R, A), scr_b=z(R, A),
+        sched_f=np.zeros((R, 8)), sched_i=z(R, 8),
+        now=np.zeros(1), next_arrival=z(1), n_done=np.array([int(rejected.sum())], np.int64),
+        rr=z(1), counter=z(1), err=z(1),
+    )
+
+
+def new_records(out_len, it_cap, e_cap):
+    off = np.zeros(out_len.size + 1, np.int64)
+    np.cumsum(out_len, out=off[1:])
+    z = lambda s: np.zeros(s, np.int64)  # noqa: E731
+    return Records(
+        tok_off=off, tok_time=np.full(int(off[-1]), np.nan),
+        it_start=np.zeros(it_cap), it_end=np.zeros(it_cap), it_replica=z(it_cap), it_prefill=z(it_cap),
+        it_decodes=z(it_cap), it_ctx=z(it_cap), it_kv_used=z(it_cap), it_active=z(it_cap),
+        e_iter=z(e_cap), e_req=z(e_cap), e_tok=z(e_cap), e_decode=z(e_cap), n_it=z(1), n_e=z(1),
+    )
+
+
+def run_engine(driver, spec, out_len, cfg, rejected):
+    """Run ``driver`` (a registered ``run_<name>`` kernel) to completion.
+
+    Returns ``(state, records)``; raises ``RuntimeError`` on a stalled engine,
+    an invariant violation (``cfg.check``) or the iteration limit.
+    """
+    n = spec.arrival.size
+    st = new_state(n, cfg.n_replicas, cfg.max_active, cfg.n_blocks, rejected)
+    total_tokens = int(out_len.sum()) + int(spec.prompt.sum())
+    it_cap = max(1024, min(total_tokens, 4 * n + 4096))
+    e_cap = 4 * it_cap if cfg.record_entries else 0
+    rec = new_records(out_len, it_cap, e_cap)
+    while True:
+        status = driver(spec, st, rec, out_len, cfg)
+        if status == STATUS_GROW:
+            if cfg.record_entries and rec.n_e[0] + cfg.max_active > rec.e_req.size:
+                rec = rec._replace(**{k: _grow_array(getattr(rec, k)) for k in ("e_iter", "e_req", "e_tok", "e_decode")})
+            if rec.n_it[0] >= rec.it_start.size:
+                rec = rec._replace(**{k: _grow_array(getattr(rec, k)) for k in _IT_FIELDS})
+            continue
+        break
+    if status == STATUS_STALLED:
+        raise RuntimeError(f"engine stalled at t={st.now[0]:.6g} s: a replica has work but its "
+                           "scheduler built an empty batch")
+    if status == STATUS_INVARIANT:
+        raise RuntimeError(f"invariant violated at t={st.now[0]:.6g} s, iteration {rec.n_it[0]}: "
+                           f"{INVARIANT_MESSAGES.get(int(st.err[0]), st.err[0])}")
+    if status == STATUS_ITER_LIMIT:
+        raise RuntimeError(f"iteration limit max_iterations={cfg.max_iterations} reached at "
+                           f"t={st.now[0]:.6g} s with {n - st.n_done[0]} requests unfinished")
+    if st.n_done[0] != n:
+        raise RuntimeError(f"engine ended with {n - st.n_done[0]} unfinished requests")
+    return st, rec
+
+
+_IT_FIELDS = ("it_start", "it_end", "it_replica", "it_prefill", "it_decodes", "it_ctx",
+              "it_kv_used", "it_active")
+
+
+def _grow_array(a):
+    b = np.zeros(max(2 * a.size, 1024), a.dtype)
+    b[: a.size] = a
+    return b

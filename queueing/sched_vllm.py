@@ -1,0 +1,47 @@
+"""vLLM (v0) prefill-first scheduling.
+
+If waiting requests fit (KV for the whole prompt, at most ``max_prefill``
+batched prompt tokens, active cap), run a prefill-only batch of them, FCFS,
+stopping at the first that does not fit; otherwise a decode-only batch of
+every running request, oldest first, preempting the newest when KV runs out.
+Prompts are never chunked; a prompt longer than ``max_prefill`` runs alone
+(real vLLM would refuse it). Registered as "vllm".
+"""
+
+import numpy as np
+from numba import njit
+
+from ._batching import decode_running_in_order
+from .engine import admit, batch_add, batch_clear, launch, next_decision, waiting_peek, waiting_pop
+from .kv import kv_fits
+
+
+@njit(cache=True)
+def build_vllm(spec, st, cfg, r):
+    batch_clear(st, r)
+    total = 0
+    while True:
+        i = waiting_peek(st, r)
+        if i < 0 or st.n_active[r] >= cfg.max_active or not kv_fits(st, cfg, r, st.target[i]):
+            break
+        t = st.target[i]
+        if total > 0 and total + t > cfg.max_prefill:
+            break
+        waiting_pop(st, r)
+        admit(spec, st, cfg, r, i)
+        batch_add(st, r, i, t)
+        total += t
+    if total == 0:
+        decode_running_in_order(spec, st, cfg, r, 0, np.iinfo(np.int64).max)
+
+
+@njit(cache=True)
+def run_vllm(spec, st, rec, out_len, cfg):
+    while True:
+        r = next_decision(spec, st, rec, out_len, cfg)
+        if r < 0:
+            return r
+        build_vllm(spec, st, cfg, r)
+        s = launch(spec, st, rec, cfg, r)
+        if s < 0:
+            return s
