@@ -28,6 +28,17 @@ _EXPORTS = {
     "simulate": "simulation",
     "POLICIES": "simulation",
     "SimulationResult": "result",
+    "CheResult": "che",
+    "CheCurve": "che",
+    "CHE_MODELS": "che",
+    "che_characteristic_time": "che",
+    "che_hit_ratio": "che",
+    "che_lru_hit_ratio": "che",
+    "che_llru_hit_ratio": "che",
+    "che_fifo_hit_ratio": "che",
+    "che_lfifo_hit_ratio": "che",
+    "che_full_object_hit_ratio": "che",
+    "che_hit_ratio_curve": "che",
 }
 
 __all__ = sorted(_EXPORTS)
