@@ -1,0 +1,47 @@
+"""Layered caching: request hit ratio versus Zipf exponent alpha, three layer-size profiles.
+
+Parameters (the paper's are not public): N = 10,000 objects (quick: 2,000),
+L = 4, cache = 5% of the N full objects, overhead theta = 0.1, uniform version
+popularity, alpha in 0.4..1.4, equal / increasing / decreasing layer sizes;
+10N warm-up and 30N counted IRM requests. Markers: simulation; black lines:
+Che model.
+"""
+
+import matplotlib.pyplot as plt
+
+from .lc_common import evaluate
+from .sweep import point_seed, run_sweep
+
+ALPHAS = [0.4, 0.6, 0.8, 1.0, 1.2, 1.4]
+PROFILES = ["equal", "increasing", "decreasing"]
+
+
+def compute(quick: bool = True):
+    points = []
+    for profile in PROFILES:
+        for alpha in ALPHAS:
+            p = dict(n_objects=2_000 if quick else 10_000, n_layers=4, alpha=alpha,
+                     size_profile=profile, version_kind="uniform", overhead=0.1)
+            p["seed"] = point_seed(p)
+            points.append(dict(p, cache_fraction=0.05))
+    return run_sweep("lc_hit_vs_alpha", points, evaluate)
+
+
+def plot(table):
+    fig, axes = plt.subplots(1, len(PROFILES), figsize=(12, 3.8), sharey=True)
+    for ax, profile in zip(axes, PROFILES):
+        sub = table[table["size_profile"] == profile]
+        for label, color, marker in [("LLRU", "C0", "o"), ("LRU (versions)", "C0", "s"),
+                                     ("LRU (full object)", "C0", "^"), ("layered LFU", "C1", "o"),
+                                     ("layered Belady", "C2", "o")]:
+            ax.plot(sub["alpha"], sub[label], marker=marker, color=color, linestyle="none",
+                    mfc="white" if marker != "o" else color, label=label + " (sim)")
+            if label + " model" in sub:
+                ax.plot(sub["alpha"], sub[label + " model"], "-", color="k", lw=0.8)
+        ax.set(title=f"{profile} layer sizes", xlabel="Zipf exponent alpha")
+    axes[0].set_ylabel("request hit ratio")
+    axes[0].legend()
+    fig.suptitle(f"N={table['n_objects'].iloc[0]}, L=4, cache 5% of the full objects, overhead 0.1, "
+                 "uniform versions (lines: Che model)")
+    fig.tight_layout()
+    return fig
