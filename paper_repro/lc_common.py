@@ -12,7 +12,6 @@ from functools import lru_cache
 import numpy as np
 
 import layercache as lc
-from layercache.che import che_hit_ratio
 
 #: (label, policy, mode) of every simulated curve; mode in layered / versions / full.
 POLICIES = [
@@ -64,7 +63,7 @@ def evaluate(point: dict) -> dict:
         model = MODELS.get((policy, mode))
         if model:
             sz = catalog.layer_sizes if model == "llru" else catalog.version_sizes
-            out[label + " model"] = che_hit_ratio(popularity, version_probs, sz, capacity,
+            out[label + " model"] = lc.che_hit_ratio(popularity, version_probs, sz, capacity,
                                                      model=model).hit_ratio
     return out
 
