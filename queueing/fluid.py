@@ -38,14 +38,21 @@ is the decode population memory allows, ``kappa_kv = E[A_kv] / E[D-1]``)
   requests), and the rest decodes the population ``y`` in batches of
   ``t_d(y) = g(y) + c y kappa``.
 
-Boundaries are regularised: prefill work scales with ``min(1, x / B)`` (the
-empty-backlog sliding mode) and admission with ``clip(y_mem - y, 0, 1)``.
+Switching boundaries (empty backlog, memory full) are sliding modes in
+Filippov's sense: time is split between iterations that carry prompt rows
+(``p`` above) and iterations that carry only the decodes, a fraction
+``theta = min(1, x / B) * clip(y_mem - y, 0, 1)`` of the time in the former
+(a regularisation of the discontinuity; it becomes exact as the backlog
+leaves the boundary layer). Averaging ``p`` into every iteration instead would
+overstate capacity for convex ``g`` (equation (2) of :mod:`queueing.theory`).
 
 Capacities (stationary points, requests/s; derivations in
 :mod:`queueing.symbolic`)::
 
-    rad / sarathi: r = min(B / W, y_mem / E[D-1]),      lambda = r / (g(r W) + c r E[A])
-    static:        r = min(B_p / E[P], B_d / E[D-1], y_mem / E[D-1]), same lambda
+    rad / sarathi: r = min(B / W, y_mem / E[D-1]),  p_on = B - r E[D-1]
+    static:        r = min(B_p / E[P], B_d / E[D-1], y_mem / E[D-1]),  p_on = B_p
+                   lambda = r / (beta g(p_on + d) + (1 - beta) g(d) + c r E[A]),
+                   d = r E[D-1], beta = r E[P] / p_on
     vllm:          lambda = 1 / (tau_p + E[D-1] t_d(Y) / Y),  Y = y_mem
 
 Above capacity the backlog grows linearly at ``(lambda - capacity) E[P]``
@@ -181,9 +188,11 @@ def _capacity(s):
     r_mem = s.y_mem / m.mean_decodes
     if s.policy == "static":
         r = min(s.prefill_budget / m.mean_prompt, s.decode_budget / m.mean_decodes, r_mem)
+        on = s.prefill_budget
     else:
         r = min(s.budget / m.mean_work, r_mem)
-    return float(r / (s.g(r * m.mean_work) + s.c * r * m.mean_context))
+        on = s.budget - r * m.mean_decodes
+    return _th._result(r, "", s.g, s.c, m, on).rate
 
 
 def fluid_capacity(scheduler, prompt_tokens, output_tokens=None, latency=None, **params):
@@ -225,14 +234,14 @@ def _rhs(s, lam):
             dec = (1 - alpha) * y / (m.mean_decodes * t_d) if y > 0 else 0.0
             pre = alpha / s.tau_p
             return [lam * m.mean_prompt - pre * m.mean_prompt, pre - dec]
-        if s.policy == "static":
-            d = min(y, s.decode_budget)
-            p = s.prefill_budget * fill * gate
-        else:
-            d = min(y, s.budget)
-            p = (s.budget - d) * fill * gate
-        tau = float(s.g(p + d)) + s.c * d * kappa
-        return [lam * m.mean_prompt - p / tau, (p / tau) / m.mean_prompt - (d / tau) / m.mean_decodes]
+        d = min(y, s.decode_budget if s.policy == "static" else s.budget)
+        p = s.prefill_budget if s.policy == "static" else s.budget - d
+        theta = fill * gate  # fraction of time in iterations that carry prompt rows
+        t_on = float(s.g(p + d)) + s.c * d * kappa
+        t_off = float(s.g(d)) + s.c * d * kappa
+        pre = theta * p / t_on
+        dec = (theta / t_on + ((1 - theta) / t_off if d > 0 else 0.0)) * d
+        return [lam * m.mean_prompt - pre, pre / m.mean_prompt - dec / m.mean_decodes]
 
     return f
 

@@ -15,8 +15,10 @@ draining (the capacity):
       tau = G + c lambda E[A] tau    (row cost G = g(B), attention of the population)
 
 * static split, prefill-bound branch: ``lambda E[P] tau = B_p`` with
-  ``G = g(B_p + y)``; decode-bound branch: ``lambda E[D-1] tau = B_d`` with
-  ``G = g(lambda E[P] tau + B_d)``; the capacity is the smaller branch;
+  ``G = g(B_p + y)``; decode-bound branch: ``lambda E[D-1] tau = B_d`` and a
+  fraction ``beta = lambda E[P] tau / B_p`` of iterations with prompt rows,
+  ``tau = beta g(B_p + B_d) + (1 - beta) g(B_d) + c lambda E[A] tau``; the
+  branch is the one whose ``r`` (``B_p / E[P]`` or ``B_d / E[D-1]``) is smaller;
 * vLLM: time fractions ``alpha`` (prefill, ``tau_p`` per request) and
   ``1 - alpha`` (decode batches of ``Y`` requests lasting ``t_d``) with
   ``lambda = alpha / tau_p = (1 - alpha) Y / (E[D-1] t_d)``.
@@ -35,7 +37,7 @@ __all__ = ["derive_capacity", "row_cost_expr", "capacity_function"]
 def _symbols():
     import sympy as sp
 
-    names = "lam tau y EP ED EA B Bp Bd c G tau_p t_d Y alpha"
+    names = "lam tau y EP ED EA B Bp Bd c G G_off tau_p t_d Y alpha"
     return dict(zip(names.split(), sp.symbols(names, positive=True)))
 
 
@@ -51,9 +53,10 @@ def derive_capacity(policy):
     expr : sympy.Expr
         The capacity (requests/s) in the symbols ``EP, ED, EA, B, Bp, Bd, c,
         G, tau_p, t_d, Y``.
-    rows : sympy.Expr or None
-        The batch's row count ``n`` at which ``G = g(n)`` is to be taken
-        (``None`` for vLLM, whose ``t_d`` and ``tau_p`` are inputs).
+    rows : sympy.Expr, tuple or None
+        The batch's row count ``n`` at which ``G = g(n)`` is to be taken; a
+        pair ``(n_on, n_off)`` for ``G`` and ``G_off``; ``None`` for vLLM,
+        whose ``t_d`` and ``tau_p`` are inputs.
     """
     import sympy as sp
 
@@ -66,8 +69,12 @@ def derive_capacity(policy):
         eqs = [sp.Eq(lam * EP * tau, s["Bp"]), sp.Eq(y, lam * ED * tau), sp.Eq(tau, G + c * lam * EA * tau)]
         rows = s["Bp"] + s["Bp"] * ED / EP
     elif policy == "static-decode":
-        eqs = [sp.Eq(lam * ED * tau, s["Bd"]), sp.Eq(y, s["Bd"]), sp.Eq(tau, G + c * lam * EA * tau)]
-        rows = s["Bd"] + s["Bd"] * EP / ED
+        # a fraction beta = lam E[P] tau / B_p of iterations carries prompt rows (cost G),
+        # the rest only the B_d decodes (cost G_off)
+        beta = lam * EP * tau / s["Bp"]
+        eqs = [sp.Eq(lam * ED * tau, s["Bd"]), sp.Eq(y, s["Bd"]),
+               sp.Eq(tau, beta * G + (1 - beta) * s["G_off"] + c * lam * EA * tau)]
+        rows = (s["Bp"] + s["Bd"], s["Bd"])
     elif policy == "vllm":
         alpha = s["alpha"]
         sol = sp.solve([sp.Eq(lam, alpha / s["tau_p"]),
@@ -132,6 +139,8 @@ def capacity_function(policy, latency=None):
             n = sp.Symbol("n", positive=True)
             t_d = row_cost_expr(lat, s["Y"]) + s["c"] * s["EA"] / s["ED"] * s["Y"]
             expr = expr.subs(s["t_d"], t_d)
+        elif isinstance(rows, tuple):
+            expr = expr.subs({s["G"]: row_cost_expr(lat, rows[0]), s["G_off"]: row_cost_expr(lat, rows[1])})
         else:
             expr = expr.subs(s["G"], row_cost_expr(lat, rows))
         return sp.lambdify(args, expr.subs(s["c"], c_val), modules=["numpy"])
@@ -146,7 +155,8 @@ def capacity_function(policy, latency=None):
 
         def cap(mom, prefill_budget, decode_budget):
             a = (mom.mean_prompt, mom.mean_decodes, mom.mean_context, 0, prefill_budget, decode_budget, 0, 0)
-            return float(min(fp(*a), fd(*a)))
+            prefill_bound = prefill_budget / mom.mean_prompt <= decode_budget / mom.mean_decodes
+            return float(fp(*a) if prefill_bound else fd(*a))
     elif policy == "vllm":
         f = build("vllm")
 

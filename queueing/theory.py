@@ -42,6 +42,15 @@ Constraints on ``r``: batches hold at most ``B`` (the token budget) rows,
 fastest possible), a request decodes for ``E[D-1]`` iterations, so Little's law
 puts ``r E[D-1]`` requests in decode and ``r E[A_kv]`` KV tokens in use on
 average: ``r <= max_active / E[D-1]`` and ``r <= kv_capacity / E[A_kv]``.
+A scheduler that cannot spread prompt rows evenly runs a fraction
+``beta = r E[P] / p_on`` of its iterations with ``p_on`` prompt rows and the
+rest with none (prompts come in chunks; admission pauses while memory or the
+decode budget binds), so its iterations average::
+
+    lambda(r) = r / (beta g(p_on + d) + (1 - beta) g(d) + c r E[A]),   d = r E[D-1].   (2)
+
+(2) with ``p_on = r E[P]`` (``beta = 1``) is (1); for convex ``g`` (the
+calibrated model) (2) <= (1) by Jensen, so (1) bounds every schedule.
 lambda* is the maximum of (1) over the feasible ``r``; for ``g(n)/n``
 non-increasing (affine, piecewise-affine with a floor, and tile-quantised
 ``g`` at tile multiples) the maximum is at the largest feasible ``r``. With
@@ -289,11 +298,18 @@ def throughput_at(per_iteration, latency=None, moments=None):
     return r / (g(r * moments.mean_work) + c * r * moments.mean_context)
 
 
-def _result(r, binding, g, c, mom):
-    t = float(g(r * mom.mean_work) + c * r * mom.mean_context)
+def _result(r, binding, g, c, mom, prefill_rows=None):
+    """Capacity at ``r`` requests per iteration; equation (2) when ``prefill_rows`` is given."""
+    d = r * mom.mean_decodes
+    if prefill_rows is None:  # prompt rows spread evenly over iterations, equation (1)
+        beta, on, off = 1.0, float(g(r * mom.mean_work)), 0.0
+    else:
+        beta = min(1.0, r * mom.mean_prompt / prefill_rows)
+        on, off = float(g(prefill_rows + d)), float(g(d)) if beta < 1 else 0.0
+    t = beta * on + (1 - beta) * off + c * r * mom.mean_context
     return CapacityResult(
         rate=r / t, per_iteration=r, batch_tokens=r * mom.mean_work, iteration_time=t, binding=binding,
-        decoding=r * mom.mean_decodes, kv_tokens=r * mom.mean_kv,
+        decoding=d, kv_tokens=r * mom.mean_kv,
     )
 
 
@@ -432,8 +448,9 @@ def tiling_loss_table(prompt_tokens, output_tokens=None, latency=None, tile=128,
     for B in budgets:
         B = _positive_int("budget", B)
         Ba = tile * -(-B // tile)
-        cap = _result(min(B / mom.mean_work, r_mem), "budget", g, c, mom).rate
-        cap_a = _result(min(Ba / mom.mean_work, r_mem), "budget", g, c, mom).rate
+        r, ra = min(B / mom.mean_work, r_mem), min(Ba / mom.mean_work, r_mem)
+        cap = _result(r, "budget", g, c, mom, B - r * mom.mean_decodes).rate
+        cap_a = _result(ra, "budget", g, c, mom, Ba - ra * mom.mean_decodes).rate
         waste = float(tile_waste(B, tile, latency))
         rows.append((B, Ba, 1e3 * waste, cap, cap_a, 100 * (1 - cap / cap_a)))
     return pd.DataFrame(rows, columns=["budget", "aligned_budget", "waste_ms", "capacity",
@@ -445,7 +462,9 @@ def static_split_capacity(prompt_tokens, output_tokens=None, latency=None, prefi
                           kv_capacity_tokens=DEFAULT_KV_CAPACITY_TOKENS, block_tokens=DEFAULT_BLOCK_TOKENS):
     """Capacity of a static split: ``B_p`` prefill tokens and ``B_d`` decodes per iteration.
 
-    ``r = min(B_p / E[P], B_d / E[D-1], memory limits)`` in equation (1).
+    ``r = min(B_p / E[P], B_d / E[D-1], memory limits)`` in equation (2) with
+    ``p_on = B_p`` (when decode or memory binds, a fraction of iterations
+    carries no prompt rows).
 
     Returns
     -------
@@ -460,7 +479,7 @@ def static_split_capacity(prompt_tokens, output_tokens=None, latency=None, prefi
     limits = {"prefill": Bp / mom.mean_prompt, "decode": Bd / max(mom.mean_decodes, 1e-300),
               **_memory_limits(mom, max_active, kv_capacity_tokens)}
     binding = min(limits, key=limits.get)
-    return _result(limits[binding], binding, g, c, mom)
+    return _result(limits[binding], binding, g, c, mom, Bp)
 
 
 def static_split_table(prompt_tokens, output_tokens=None, latency=None, token_budget=DEFAULT_TOKEN_BUDGET,
