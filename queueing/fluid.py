@@ -66,7 +66,8 @@ import numpy as np
 
 from . import theory as _th
 
-__all__ = ["FluidPath", "POLICIES", "fluid_capacity", "fluid_path", "fluid_growth_rate"]
+__all__ = ["FluidPath", "SimulatedWindow", "POLICIES", "fluid_capacity", "fluid_path", "fluid_growth_rate",
+           "simulated_window"]
 
 POLICIES = ("rad", "sarathi", "nonaligned", "static", "vllm")
 _ALIASES = {"sarathi-serve": "sarathi", "sarathi-fcfs": "sarathi", "static-split": "static"}
@@ -298,3 +299,75 @@ def fluid_growth_rate(scheduler, rate, prompt_tokens, output_tokens=None, latenc
     if not np.isfinite(lam) or lam <= 0:
         raise ValueError(f"rate must be a finite number > 0 requests/s, got {rate!r}")
     return max(0.0, lam - fluid_capacity(scheduler, prompt_tokens, output_tokens, latency, **params))
+
+
+@dataclass(frozen=True)
+class SimulatedWindow:
+    """Rates measured in a simulation over a time window, to hold against the fluid model.
+
+    Attributes
+    ----------
+    t0, t1 : float
+        Window (s).
+    arrival_rate, service_rate : float
+        Arrivals and first tokens (prefill completions) per second in the window.
+    growth : float
+        ``(backlog(t1) - backlog(t0)) / (t1 - t0)`` (requests/s), backlog =
+        requests arrived and not yet through prefill; equals
+        ``arrival_rate - service_rate``.
+    min_backlog, max_backlog : int
+        Over the window.
+    served : ndarray of bool, shape (n,)
+        Requests whose first token falls in the window (their lengths give the
+        sample-path fluid capacity).
+    """
+
+    t0: float
+    t1: float
+    arrival_rate: float
+    service_rate: float
+    growth: float
+    min_backlog: int
+    max_backlog: int
+    served: np.ndarray
+
+    def summary(self):
+        d = asdict(self)
+        d.pop("served")
+        return d
+
+
+def simulated_window(requests, start=0.5, end=1.0):
+    """Measure arrival, service and backlog growth rates of a simulation.
+
+    Parameters
+    ----------
+    requests : pandas.DataFrame
+        ``simulate(...).requests`` (columns ``arrival``, ``ttft``).
+    start, end : float
+        Window as fractions of the last arrival time, ``0 <= start < end``.
+
+    Returns
+    -------
+    SimulatedWindow
+    """
+    if not 0 <= start < end:
+        raise ValueError(f"need 0 <= start < end, got start={start!r}, end={end!r}")
+    arr = np.asarray(requests["arrival"], dtype=np.float64)
+    if arr.size == 0:
+        raise ValueError("requests is empty")
+    first = arr + np.asarray(requests["ttft"], dtype=np.float64)
+    span = float(arr.max())
+    t0, t1 = start * span, end * span
+    a_sorted, f_sorted = np.sort(arr), np.sort(first)
+
+    def backlog(t):
+        return np.searchsorted(a_sorted, t, side="right") - np.searchsorted(f_sorted, t, side="right")
+
+    grid = np.linspace(t0, t1, 256)
+    b = backlog(grid)
+    served = (first > t0) & (first <= t1)
+    w = t1 - t0
+    arrivals = int(np.count_nonzero((arr > t0) & (arr <= t1)))
+    return SimulatedWindow(t0, t1, arrivals / w, served.sum() / w, float(backlog(t1) - backlog(t0)) / w,
+                           int(b.min()), int(b.max()), served)

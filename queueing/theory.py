@@ -176,7 +176,7 @@ class CapacityResult:
 
 
 def _positive_int(name, value, minimum=1):
-    if isinstance(value, bool) or int(value) != value or value < minimum:
+    if value is None or isinstance(value, bool) or not np.isfinite(value) or int(value) != value or value < minimum:
         raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
     return int(value)
 
@@ -325,6 +325,8 @@ def _memory_limits(mom, max_active, kv_capacity_tokens):
 def _check_memory_possible(prompt_tokens, kv_capacity_tokens, block_tokens):
     if isinstance(prompt_tokens, WorkloadMoments):
         return
+    if np.size(prompt_tokens) == 0:
+        raise ValueError("the workload is empty (prompt_tokens has length 0)")
     pmax = int(np.max(prompt_tokens))
     need = block_tokens * -(-pmax // block_tokens)
     if need > kv_capacity_tokens:
