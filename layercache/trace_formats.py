@@ -38,7 +38,7 @@ assert ORACLE_GENERAL_DTYPE.itemsize == 24
 TRACE_FORMATS = ("oracleGeneral", "csv", "npy", "npz")
 
 RECORD_BYTES = ORACLE_GENERAL_DTYPE.itemsize
-_ZSTD_INPUT_BLOCK = 1 << 16  # compressed bytes fed to the decompressor at a time
+_ZSTD_INPUT_BLOCK = 1 << 20  # compressed bytes fed to the decompressor at a time
 _CSV_EXPECTED = (
     "expected 3 columns 'time, id, size': a finite number, an integer id in 0..2**64-1 "
     "and an integer size in 1..2**63-1"
@@ -103,24 +103,22 @@ def _resolve_format(path, format):
 # --------------------------------------------------------------------------- oracleGeneral
 
 
-def _zstd_blocks(path: Path, block_bytes: int):
-    """Decompressed bytes of a (multi-frame) zstd file, in blocks of whole records.
+def _zstd_pieces(path: Path):
+    """Decompressed pieces of a (multi-frame) zstd file, in order.
 
-    Raises ValueError on corrupt data, a stream cut inside a frame, or a total
-    decompressed size that is not a multiple of the record size.
+    Raises ValueError on an empty file, corrupt data (our writer adds
+    checksums, so damaged payloads are caught too) or a stream that ends
+    inside a frame (a truncated file, which zstd's stream readers accept
+    silently).
     """
     import zstandard
 
     if path.stat().st_size == 0:
         raise ValueError(f"trace file {str(path)!r} is empty; expected a zstd stream (name ends in .zst)")
     decompressor = zstandard.ZstdDecompressor()
-    pending, n_pending, total = [], 0, 0
+    dobj, in_frame = decompressor.decompressobj(), False
     with open(path, "rb") as fh:
-        dobj, in_frame = decompressor.decompressobj(), False
-        while True:
-            data = fh.read(_ZSTD_INPUT_BLOCK)
-            if not data:
-                break
+        while data := fh.read(_ZSTD_INPUT_BLOCK):
             while data:
                 try:
                     out = dobj.decompress(data)
@@ -129,36 +127,45 @@ def _zstd_blocks(path: Path, block_bytes: int):
                         f"trace file {str(path)!r}: corrupt zstd data ({exc}); expected a zstd-compressed "
                         "oracleGeneral trace"
                     ) from None
-                in_frame = not dobj.eof
-                data = dobj.unused_data if dobj.eof else b""
+                in_frame, data = not dobj.eof, dobj.unused_data if dobj.eof else b""
                 if dobj.eof:
                     dobj = decompressor.decompressobj()
                 if out:
-                    pending.append(out)
-                    n_pending += len(out)
-                if n_pending >= block_bytes:
-                    joined = b"".join(pending)
-                    view, pos = memoryview(joined), 0
-                    while len(joined) - pos >= block_bytes:
-                        yield view[pos : pos + block_bytes]
-                        pos += block_bytes
-                    total += pos
-                    pending, n_pending = [joined[pos:]], len(joined) - pos
-        if in_frame:
-            raise ValueError(
-                f"trace file {str(path)!r}: the zstd stream ends inside a frame (file truncated); "
-                "expected a complete zstd-compressed oracleGeneral trace"
-            )
-    joined = b"".join(pending)
-    if len(joined) % RECORD_BYTES:
-        size = total + len(joined)
+                    yield out
+    if in_frame:
+        raise ValueError(
+            f"trace file {str(path)!r}: the zstd stream ends inside a frame (file truncated); "
+            "expected a complete zstd-compressed oracleGeneral trace"
+        )
+
+
+def _zstd_blocks(path: Path, block_bytes: int):
+    """Decompressed data in blocks of ``block_bytes`` (a multiple of the record size).
+
+    Each block is a view of one reused buffer, valid until the next one is
+    requested. Raises ValueError if the total size is not a whole number of
+    records.
+    """
+    buf = memoryview(bytearray(block_bytes))
+    fill = total = 0
+    for piece in _zstd_pieces(path):
+        piece, pos = memoryview(piece), 0
+        while pos < len(piece):
+            take = min(block_bytes - fill, len(piece) - pos)
+            buf[fill : fill + take] = piece[pos : pos + take]
+            fill, pos = fill + take, pos + take
+            if fill == block_bytes:
+                yield buf
+                total, fill = total + fill, 0
+    if fill % RECORD_BYTES:
+        size = total + fill
         raise ValueError(
             f"trace file {str(path)!r}: decompressed size {size} bytes is not a multiple of the "
-            f"{RECORD_BYTES}-byte oracleGeneral record ({size // RECORD_BYTES} records and {size % RECORD_BYTES} "
-            "trailing bytes); the trace is truncated or not oracleGeneral"
+            f"{RECORD_BYTES}-byte oracleGeneral record ({size // RECORD_BYTES} records and "
+            f"{size % RECORD_BYTES} trailing bytes); the trace is truncated or not oracleGeneral"
         )
-    if joined:
-        yield memoryview(joined)
+    if fill:
+        yield buf[:fill]
 
 
 def _oracle_record_chunks(path: Path, zstd: bool, chunk_requests: int):

@@ -148,15 +148,12 @@ def iter_trace_chunks(path, format=None, *, chunk_requests: int = _DEFAULT_CHUNK
     n = _check_options(chunk_requests, zero_sizes)
     chunks, _, _ = open_trace(path, format, n, delimiter)
     for ids, sizes, times in _checked(path, chunks, zero_sizes):
-        yield (
-            np.ascontiguousarray(ids, dtype=np.uint64),
-            np.ascontiguousarray(sizes, dtype=np.int64),
-            np.ascontiguousarray(times, dtype=np.float64),
-        )
+        # copies: the raw chunks may be views of a reused buffer or of a memory map
+        yield np.array(ids, dtype=np.uint64), np.array(sizes, dtype=np.int64), np.array(times, dtype=np.float64)
 
 
 def read_trace(path, format=None, *, remap: bool = False, zero_sizes="error", delimiter=",",
-               chunk_requests: int = 1 << 22):
+               chunk_requests: int = _DEFAULT_CHUNK):
     """Read a whole trace into arrays.
 
     Parameters
