@@ -183,16 +183,22 @@ class Catalog:
         return np.cumsum(self.layer_sizes, axis=1) * (self.layer_sizes > 0)
 
     def check_versions(self, objects: np.ndarray, versions: np.ndarray) -> None:
-        """Raise ValueError unless every request names an object and a version it has."""
+        """Raise ValueError unless every request names an object and a version it has.
+
+        Works in chunks, so long traces need no per-request temporaries.
+        """
         if objects.size and (objects.min() < 0 or objects.max() >= self.n_objects):
             raise ValueError(f"objects must lie in 0..{self.n_objects - 1} for this catalog")
         if versions.size:
             lo, hi = int(versions.min()), int(versions.max())
             if lo < 1 or hi > self.n_layers:
                 raise ValueError(f"versions must lie in 1..{self.n_layers} (1-based), found {lo}..{hi}")
-            if np.any(self.layers_per_object < self.n_layers):
-                if np.any(versions > self.layers_per_object[objects]):
-                    raise ValueError("a request asks for a version above its object's number of layers")
+            layers = self.layers_per_object
+            if np.any(layers < self.n_layers):
+                for start in range(0, objects.size, 1 << 22):
+                    stop = start + (1 << 22)
+                    if np.any(versions[start:stop] > layers[objects[start:stop]]):
+                        raise ValueError("a request asks for a version above its object's number of layers")
 
     def __repr__(self) -> str:
         return f"Catalog(n_objects={self.n_objects}, n_layers={self.n_layers})"

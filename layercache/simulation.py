@@ -105,15 +105,17 @@ def _versioned_inputs(objects, versions, catalog, layered, full_object_only):
 
 
 def _item_tables(mode, catalog):
-    """(n_items, item_sizes, version_sizes) for the driver."""
+    """(n_items, item_sizes, spans, version_sizes) for the driver."""
+    spans = np.empty(0)
     if mode == "layered":
         sizes = catalog.layer_sizes.ravel()
+        spans = np.ascontiguousarray(catalog.layered_version_sizes.ravel(), dtype=np.float64)
     elif mode == "versions":
         sizes = catalog.version_sizes.ravel()
     else:  # full: the largest version of each object stands for all
         top = catalog.layers_per_object - 1
         sizes = catalog.version_sizes[np.arange(catalog.n_objects), top]
-    return sizes.size, np.ascontiguousarray(sizes, dtype=np.float64), np.ascontiguousarray(
+    return sizes.size, np.ascontiguousarray(sizes, dtype=np.float64), spans, np.ascontiguousarray(
         catalog.version_sizes.ravel(), dtype=np.float64
     )
 
@@ -151,7 +153,8 @@ def simulate(
         this trace.
     capacity : float
         Cache size in size units, finite and > 0. An item larger than it is
-        never admitted.
+        never admitted; in layered mode neither is a layer j whose object's
+        layers 1..j together exceed it (``S[i, j] > capacity``).
     catalog : Catalog, optional
         Layer and version sizes of a versioned trace; default: unit sizes
         with ``N = max(objects) + 1`` and ``L = max(versions)``.
@@ -223,7 +226,7 @@ def _simulate(driver, new_state, objects, versions, policy, capacity, catalog, s
         objects = _dense_objects(objects)
         req_sizes = np.empty(0) if sizes is None else _check_sizes(sizes, n)
         n_items = int(objects.max()) + 1 if n else 1
-        item_sizes = version_sizes = np.empty(0)
+        item_sizes = spans = version_sizes = np.empty(0)
         versions = np.empty(0, dtype=np.int8)
         n_layers = 1
     else:
@@ -231,7 +234,7 @@ def _simulate(driver, new_state, objects, versions, policy, capacity, catalog, s
             raise ValueError("sizes are per-request sizes of classic traces; give versioned traces a catalog")
         versions = _as_int_array(versions, "versions")
         mode, objects, versions, catalog = _versioned_inputs(objects, versions, catalog, layered, full_object_only)
-        n_items, item_sizes, version_sizes = _item_tables(mode, catalog)
+        n_items, item_sizes, spans, version_sizes = _item_tables(mode, catalog)
         req_sizes = np.empty(0)
         n_layers = catalog.n_layers
 
@@ -246,7 +249,7 @@ def _simulate(driver, new_state, objects, versions, policy, capacity, catalog, s
     state = new_state(n_items, policy)
     record = np.zeros(n if per_request else 0, dtype=np.int8)
     counts, volumes = driver.run(
-        code, mode_code, objects, versions, n_layers, item_sizes, version_sizes, req_sizes,
+        code, mode_code, objects, versions, n_layers, item_sizes, spans, version_sizes, req_sizes,
         capacity, warmup, nexts, bool(bypass), state, record,
     )
     result = SimulationResult(

@@ -13,7 +13,10 @@ Layering is written here once. A request ``t`` for object ``i = objects[t]``
 
 A request is a hit iff all its item accesses hit. Item sizes come from
 ``req_sizes[t]`` when given (classic traces), else ``item_sizes[item]``,
-else 1. Requests ``t < warmup`` update the cache but are not counted.
+else 1. In layered mode layer j is admissible only if layers 1..j fit
+together (``spans[item] = S[i, j] <= capacity``); a layer that cannot sit
+with its base is never cached, which keeps LLRU's cached layers a prefix.
+Requests ``t < warmup`` update the cache but are not counted.
 """
 
 import numpy as np
@@ -73,7 +76,7 @@ def _access(policy, state, item, size, capacity, next_use, tie, bypass):
 
 
 @njit(cache=True)
-def run(policy, mode, objects, versions, n_layers, item_sizes, version_sizes, req_sizes,
+def run(policy, mode, objects, versions, n_layers, item_sizes, spans, version_sizes, req_sizes,
         capacity, warmup, nexts, bypass, state, per_request):
     """Simulate the whole trace; return ``(counts, volumes)``.
 
@@ -89,6 +92,8 @@ def run(policy, mode, objects, versions, n_layers, item_sizes, version_sizes, re
         L, the row length of the catalog's size matrices.
     item_sizes : float64, shape (n_items,) or (0,)
         Size of each item (flattened layer or version sizes, or full sizes).
+    spans : float64, shape (n_items,) or (0,)
+        Layered mode: flattened ``S[i, j]``, the bytes of layers 1..j.
     version_sizes : float64, shape (N * L,) or (0,)
         Flattened stand-alone version sizes; FULL mode counts ``v[i, l]`` as
         the bytes a request asks for.
@@ -130,7 +135,10 @@ def run(policy, mode, objects, versions, n_layers, item_sizes, version_sizes, re
                 size = 1.0
             next_use = nexts[a] if policy == BELADY else 0
             a += 1
-            if _access(policy, state, item, size, capacity, next_use, -m, bypass):
+            admit_size = size
+            if spans.size > 0 and spans[item] > capacity:
+                admit_size = np.inf  # cannot be cached together with its lower layers
+            if _access(policy, state, item, admit_size, capacity, next_use, -m, bypass):
                 n_hit += 1
                 bytes_hit += size
             bytes_req += size

@@ -86,10 +86,16 @@ def reference(objects, versions=None, *, policy, capacity, mode="flat", size_of=
     reqs = [_items_of_request(mode, int(objects[t]), None if versions is None else int(versions[t])) for t in range(n)]
 
     def next_use(item, t):
+        if item in pending:  # accessed later in the current request
+            return t
         for u in range(t + 1, n):
             if item in reqs[u]:
                 return u
         return n  # never
+
+    def farness(item, t):
+        # farther next use leaves first; at equal next use the higher layer leaves first
+        return (next_use(item, t), item[1] if mode == "layered" else 0)
 
     cache = OrderedDict()  # item -> size; order: first = least recent / first in
     count, stamp_of, ever = {}, {}, {}
@@ -97,7 +103,8 @@ def reference(objects, versions=None, *, policy, capacity, mode="flat", size_of=
     out = []
     for t in range(n):
         served = 0
-        for item in reqs[t]:
+        for k, item in enumerate(reqs[t]):
+            pending = reqs[t][k + 1:]
             size = size_of(t, item)
             stamp += 1
             ever[item] = ever.get(item, 0) + 1
@@ -111,9 +118,11 @@ def reference(objects, versions=None, *, policy, capacity, mode="flat", size_of=
                 continue
             if size > capacity:
                 continue
+            if mode == "layered" and sum(size_of(t, (item[0], j)) for j in range(1, item[1] + 1)) > capacity:
+                continue  # a layer is only cached if it fits together with its lower layers
             if policy == "belady" and bypass:
                 mine = next_use(item, t)
-                victims = sorted(cache, key=lambda x: -next_use(x, t))
+                victims = sorted(cache, key=lambda x: farness(x, t), reverse=True)
                 freed, used = 0, sum(cache.values())
                 chosen = []
                 for v in victims:
@@ -131,7 +140,7 @@ def reference(objects, versions=None, *, policy, capacity, mode="flat", size_of=
                 elif policy in ("lfu", "perfect_lfu"):
                     victim = min(cache, key=lambda x: (count[x], stamp_of[x]))
                 else:
-                    victim = max(cache, key=lambda x: next_use(x, t))
+                    victim = max(cache, key=lambda x: farness(x, t))
                 del cache[victim]
             cache[item] = size
             count[item] = 1 if policy == "lfu" else ever[item]
