@@ -39,6 +39,19 @@ _EXPORTS = {
     "che_lfifo_hit_ratio": "che",
     "che_full_object_hit_ratio": "che",
     "che_hit_ratio_curve": "che",
+    "StaticAllocation": "optimum",
+    "static_optimum": "optimum",
+    "static_lfu_allocation": "optimum",
+    "che_item_expressions": "symbolic",
+    "che_fixed_point_equation": "symbolic",
+    "che_hit_ratio_expression": "symbolic",
+    "lambdify_che": "symbolic",
+    "split_derivation": "symbolic",
+    "split_layer": "symbolic",
+    "layer_split_effect": "symbolic",
+    "LayerSplitEffect": "symbolic",
+    "stationary_prefix": "compare",
+    "compare_model_simulation": "compare",
 }
 
 __all__ = sorted(_EXPORTS)
