@@ -249,13 +249,14 @@ def oracle_next_access(ids) -> np.ndarray:
         the next request for the same id, or -1 if there is none: the
         1-based virtual time libCacheSim's trace converter writes.
     """
-    dense, _ = remap_ids(ids)
+    from .kernels.driver import FLAT, next_uses  # the simulators' own next-use pass
+
+    dense, original = remap_ids(ids)
     n = dense.size
-    nxt = np.full(n, -1, dtype=np.int64)
-    if n > 1:
-        order = np.argsort(dense, kind="stable")
-        same = dense[order[1:]] == dense[order[:-1]]
-        nxt[order[:-1][same]] = order[1:][same] + 1
+    nxt = np.empty(n, dtype=np.int64)
+    next_uses(FLAT, dense, np.zeros(0, dtype=np.int8), 1, original.size, n, nxt)
+    nxt += 1
+    nxt[nxt > n] = -1
     return nxt
 
 

@@ -203,6 +203,29 @@ def test_libcachesim_reads_our_files(tmp_path, name):
     np.testing.assert_array_equal(got_next, np.where(ref < 0, np.iinfo(np.int64).max, ref))
 
 
+def test_we_read_libcachesims_own_conversion(tmp_path):
+    """libCacheSim converts a CSV to oracleGeneral; we read it and agree on next access."""
+    import libcachesim as lcs
+
+    rng = np.random.default_rng(4)
+    ids = rng.integers(1, 2**63, size=80, dtype=np.uint64)[rng.integers(0, 80, size=1_000)]
+    sizes = rng.integers(1, 10_000, size=ids.size)
+    times = np.arange(ids.size) * 3
+    pd.DataFrame({"t": times, "id": ids, "s": sizes}).to_csv(tmp_path / "in.csv", index=False, header=False)
+    params = lcs.ReaderInitParam()
+    params.time_field, params.obj_id_field, params.obj_size_field = 1, 2, 3
+    params.has_header, params.delimiter, params.obj_id_is_num = False, ",", True
+    reader = lcs.TraceReader(str(tmp_path / "in.csv"), lcs.TraceType.CSV_TRACE, params)
+    out = tmp_path / "conv.oracleGeneral.bin"
+    lcs.Util.convert_to_oracleGeneral(reader._reader, str(out))
+    got_ids, got_sizes, got_times = read_trace(out)
+    np.testing.assert_array_equal(got_ids, ids)
+    np.testing.assert_array_equal(got_sizes, sizes)
+    np.testing.assert_array_equal(got_times, times)
+    written = np.fromfile(out, dtype=ORACLE_GENERAL_DTYPE)["next_access"]
+    np.testing.assert_array_equal(written, oracle_next_access(ids))
+
+
 def slow_belady_hits(ids, capacity):
     """Brute-force MIN, unit sizes, demand paging."""
     positions = {}
