@@ -21,7 +21,12 @@ Formats (``format=`` argument; by default chosen from the file name):
 A trailing ``.zst`` means zstd compression (oracleGeneral and CSV), read as a
 stream. Every reader works in chunks of ``chunk_requests`` requests, so files
 larger than memory can be processed with :func:`iter_trace_chunks` and an
-:class:`layercache.IdRemapper`.
+:class:`layercache.IdRemapper`, whose dense ids stay consistent across chunks::
+
+    remap = IdRemapper()
+    for ids, sizes, times in iter_trace_chunks("w.oracleGeneral.zst"):
+        dense = remap(ids)          # int32, 0-based, first-appearance order
+    remap.original_ids              # raw id of each dense id
 """
 
 from __future__ import annotations

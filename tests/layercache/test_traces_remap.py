@@ -114,9 +114,9 @@ def test_bad_remapper_arguments():
 
 def test_kernels_run_as_plain_python(monkeypatch):
     # NUMBA_DISABLE_JIT equivalent for this module: the Python bodies of the kernels
-    monkeypatch.setattr(remap_module, "_remap_kernel", remap_module._remap_kernel.py_func)
-    monkeypatch.setattr(remap_module, "_rebuild_kernel", remap_module._rebuild_kernel.py_func)
-    monkeypatch.setattr(remap_module, "_slot", remap_module._slot.py_func)
+    for name in ("_remap_kernel", "_rebuild_kernel", "_slot"):
+        kernel = getattr(remap_module, name)
+        monkeypatch.setattr(remap_module, name, getattr(kernel, "py_func", kernel))
     rng = np.random.default_rng(3)
     ids = random_raw_ids(rng, 6_000, 3_000)
     remapper = IdRemapper()
