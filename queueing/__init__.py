@@ -44,6 +44,7 @@ _EXPORTS = {
     "best_token_budget": "planner",
     "replicas_needed": "planner",
     "plan_capacity": "planner",
+    "simulated_window": "fluid",
 }
 
 __all__ = sorted(_EXPORTS)

@@ -38,6 +38,12 @@ is the decode population memory allows, ``kappa_kv = E[A_kv] / E[D-1]``)
   requests), and the rest decodes the population ``y`` in batches of
   ``t_d(y) = g(y) + c y kappa``.
 
+* ``"alternating"``: the spec's literal RAD modes, prefill-only batches of
+  ``B`` rows alternating with decode-only batches of the whole decode
+  population; the vLLM formulas with ``tau_p = E[P] g(B) / B``. Shown to
+  justify co-scheduling decodes in :mod:`queueing.sched_rad`: with a
+  per-iteration intercept it falls short of lambda*.
+
 Switching boundaries (empty backlog, memory full) are sliding modes in
 Filippov's sense: time is split between iterations that carry prompt rows
 (``p`` above) and iterations that carry only the decodes, a fraction
@@ -53,7 +59,7 @@ Capacities (stationary points, requests/s; derivations in
     static:        r = min(B_p / E[P], B_d / E[D-1], y_mem / E[D-1]),  p_on = B_p
                    lambda = r / (beta g(p_on + d) + (1 - beta) g(d) + c r E[A]),
                    d = r E[D-1], beta = r E[P] / p_on
-    vllm:          lambda = 1 / (tau_p + E[D-1] t_d(Y) / Y),  Y = y_mem
+    vllm, alternating: lambda = 1 / (tau_p + E[D-1] t_d(Y) / Y),  Y = y_mem
 
 Above capacity the backlog grows linearly at ``(lambda - capacity) E[P]``
 tokens/s, i.e. ``lambda - capacity`` requests/s; below it every fluid start
@@ -69,7 +75,7 @@ from . import theory as _th
 __all__ = ["FluidPath", "SimulatedWindow", "POLICIES", "fluid_capacity", "fluid_path", "fluid_growth_rate",
            "simulated_window"]
 
-POLICIES = ("rad", "sarathi", "nonaligned", "static", "vllm")
+POLICIES = ("rad", "sarathi", "nonaligned", "static", "vllm", "alternating")
 _ALIASES = {"sarathi-serve": "sarathi", "sarathi-fcfs": "sarathi", "static-split": "static"}
 
 
@@ -169,6 +175,8 @@ def _setup(scheduler, prompt_tokens, output_tokens, latency, params):
         prefill_budget = _th._positive_int("prefill_budget", prefill_budget)
         decode_budget = _th._positive_int("decode_budget", decode_budget)
     tau_p = 0.0
+    if policy == "alternating":
+        tau_p = mom.mean_prompt * float(g(budget)) / budget
     if policy == "vllm":
         max_prefill = _th._positive_int("max_prefill_tokens", max_prefill)
         if isinstance(prompt_tokens, _th.WorkloadMoments):
@@ -182,7 +190,7 @@ def _setup(scheduler, prompt_tokens, output_tokens, latency, params):
 
 def _capacity(s):
     m = s.mom
-    if s.policy == "vllm":
+    if s.policy in ("vllm", "alternating"):
         Y = s.y_mem
         t_d = float(s.g(Y)) + s.c * m.mean_context / m.mean_decodes * Y
         return 1.0 / (s.tau_p + m.mean_decodes * t_d / Y)
@@ -202,7 +210,8 @@ def fluid_capacity(scheduler, prompt_tokens, output_tokens=None, latency=None, *
     Parameters
     ----------
     scheduler : str
-        ``"rad"``, ``"sarathi"``, ``"nonaligned"``, ``"static"`` or ``"vllm"``.
+        ``"rad"``, ``"sarathi"``, ``"nonaligned"``, ``"static"``, ``"vllm"`` or
+        ``"alternating"``.
     prompt_tokens, output_tokens : array_like of int, shape (n,)
         Length samples (or a :class:`queueing.theory.WorkloadMoments`).
     latency : latency model or None
@@ -229,7 +238,7 @@ def _rhs(s, lam):
         x, y = max(z[0], 0.0), max(z[1], 0.0)
         gate = min(max(s.y_mem - y, 0.0), 1.0)
         fill = min(1.0, x / eps_x)
-        if s.policy == "vllm":
+        if s.policy in ("vllm", "alternating"):
             alpha = fill * gate
             t_d = float(s.g(y)) + s.c * y * kappa
             dec = (1 - alpha) * y / (m.mean_decodes * t_d) if y > 0 else 0.0

@@ -16,6 +16,7 @@ FREE = dict(kv_capacity_tokens=10**9)  # max_active = 128 bounds the decode popu
     ("rad", {}), ("nonaligned", dict(token_budget=500)),
     ("static", dict(prefill_budget=448, decode_budget=64)),
     ("static", dict(prefill_budget=300, decode_budget=212)), ("vllm", dict(max_active=64, kv_capacity_tokens=10**9)),
+    ("alternating", {}),
 ])
 def test_ode_drains_below_and_grows_linearly_above(policy, params):
     kw = {**FREE, **params}
@@ -62,3 +63,12 @@ def test_public_entry_point():
     import queueing
 
     assert queueing.fluid_capacity("rad", P, D) == F.fluid_capacity("rad", P, D)
+
+
+def test_alternating_modes_need_an_intercept_free_tile_model():
+    # prefill-only / decode-only alternation matches lambda* when time is linear in whole tiles
+    # (and the decode population, max_active = 128, is one tile), and falls short with an intercept
+    flat = TileLatency(t0=0.0)
+    assert F.fluid_capacity("alternating", P, D, flat, **FREE) == pytest.approx(
+        F.fluid_capacity("rad", P, D, flat, **FREE), rel=1e-12)
+    assert F.fluid_capacity("alternating", P, D, **FREE) < 0.97 * F.fluid_capacity("rad", P, D, **FREE)
