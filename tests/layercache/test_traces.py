@@ -72,6 +72,25 @@ def test_chunked_equals_whole(tmp_path, name, chunk):
     assert dense.dtype == np.int32
 
 
+@pytest.mark.parametrize("name, bound_mib", [("big.bin", 2), ("big.bin.zst", 12)])
+def test_chunked_reading_memory_is_bounded(tmp_path, name, bound_mib):
+    """Files larger than memory: peak allocation depends on the chunk, not the file."""
+    import tracemalloc
+
+    n = 1_000_000  # 24 MB of records
+    ids = np.random.default_rng(7).integers(0, 2**64, size=n, dtype=np.uint64, endpoint=False)
+    write_oracle_general(tmp_path / name, ids)
+    del ids
+    tracemalloc.start()
+    try:
+        count = sum(chunk[0].size for chunk in iter_trace_chunks(tmp_path / name, chunk_requests=10_000))
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert count == n
+    assert peak < bound_mib * 2**20, f"peak {peak / 2**20:.1f} MiB"
+
+
 def test_defaults_and_empty_trace(tmp_path):
     write_oracle_general(tmp_path / "d.bin", [5, 9, 5])
     ids, sizes, times = read_trace(tmp_path / "d.bin")
