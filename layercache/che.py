@@ -22,8 +22,10 @@ Models (all on *items* that are touched at rate ``r`` and have size ``s``)
 
 LRU: item hit probability ``h = 1 - exp(-r T)``; FIFO: ``h = r T / (1 + r T)``
 (Martina, Garetto, Leonardi 2014). ``T`` solves ``sum s h(r T) = C`` by ONE
-bracketed scalar root (:func:`scipy.optimize.brentq`). Items larger than the
-cache are never admitted (``h = 0``, no occupancy); when the admissible items
+bracketed scalar root (:func:`scipy.optimize.brentq`). An item larger than
+the cache is never admitted (``h = 0``, no occupancy), and in the layered
+models neither is layer j of an object whose layers 1..j together exceed the
+cache (``S[i, j] > C``), as in :func:`layercache.simulate`; when the admissible items
 fit in the cache altogether the limit ``T = inf`` is returned (every
 admissible item cached, hit ratio 1 when all are admissible).
 
@@ -178,13 +180,14 @@ def _tail_sums(P: np.ndarray) -> np.ndarray:
 class _Items:
     """Per-item arrays of a model, in the per-item shape (N, L) or (N,) for ``full``.
 
-    ``need`` is the largest item size that a request credited to the item needs
-    admissible (layered: ``max_{j <= l} s[i, j]``). Absent items have rate 0.
+    An item is admissible iff ``span <= capacity``: its size, or in the
+    layered models ``S[i, j]``, the bytes of layers 1..j. Absent items have
+    rate 0.
     """
 
     rates: np.ndarray
     sizes: np.ndarray
-    need: np.ndarray
+    span: np.ndarray
     weights: np.ndarray  # (4, *shape): occupancy, request, byte, layer weights
 
 
@@ -201,7 +204,7 @@ def _items(inp: _Inputs) -> _Items:
     if inp.structure == _LAYERED:
         touch = lam[:, None] * _tail_sums(P) * (s > 0)
         w = (s, req, touch * s, touch)
-        return _Items(touch, s, np.maximum.accumulate(s, axis=1), np.stack(w))
+        return _Items(touch, s, np.cumsum(s, axis=1), np.stack(w))
     w = (s, req, req * s, req * levels)
     return _Items(req, s, s, np.stack(w))
 
@@ -347,7 +350,8 @@ class _Model:
         self.model = model
         self.kind = self.inputs.kind
         self.binned = _Binned(self.inputs)
-        self.max_size = float(self.inputs.s.max())
+        s = self.inputs.s
+        self.max_span = float(s.sum(axis=1).max() if self.inputs.structure == _LAYERED else s.max())
         self._items = None
 
     @property
@@ -356,38 +360,28 @@ class _Model:
             self._items = _items(self.inputs)
         return self._items
 
-    def _corrections(self, capacity: float):
-        """Items too big for the cache: flat rates, weights and an ``admitted`` mask."""
+    def _inadmissible(self, capacity: float):
+        """Flat rates (M,) and weights (4, M) of the items never admitted at ``capacity``."""
         it = self.items
-        need = it.need.reshape(-1)
-        big = np.flatnonzero((need > capacity) & (it.rates.reshape(-1) > 0))
-        rates = it.rates.reshape(-1)[big]
-        weights = it.weights.reshape(_N_ROWS, -1)[:, big]
-        admitted = it.sizes.reshape(-1)[big] <= capacity
-        return rates, weights, admitted
+        big = np.flatnonzero((it.span.reshape(-1) > capacity) & (it.rates.reshape(-1) > 0))
+        return it.rates.reshape(-1)[big], it.weights.reshape(_N_ROWS, -1)[:, big]
 
     def sums(self, T: float, capacity: float, big=None) -> np.ndarray:
         """``sum w h(r T)`` over admissible items for the four weight rows."""
         total = self.binned.value(T, self.kind)
         if big is not None and big[0].size:
-            rates, weights, admitted = big
+            rates, weights = big
             h = np.ones(rates.size) if np.isinf(T) else _hit(rates * T, self.kind)
-            w = weights * h
-            never = ~admitted  # never admitted: no occupancy, no layer served
-            total[_OCC] -= w[_OCC, never].sum()
-            total[_REQ] -= w[_REQ].sum()  # a needed layer is never admitted: no request hit
-            total[_BYTE] -= w[_BYTE, never].sum()
-            total[_LAYER] -= w[_LAYER, never].sum()
+            total -= (weights * h).sum(axis=1)
         return total
 
     def solve(self, capacity) -> "CheResult":
         capacity = _check_capacity(capacity)
-        big = self._corrections(capacity) if self.max_size > capacity else None
+        big = self._inadmissible(capacity) if self.max_span > capacity else None
         admissible = self.sums(np.inf, capacity, big)[_OCC]
         rate_size = self.binned.rate_size
         if big is not None:
-            rates, weights, admitted = big
-            rate_size -= float(rates[~admitted] @ weights[_OCC, ~admitted])
+            rate_size -= float(big[0] @ big[1][_OCC])
 
         if big is None:
             def occupancy(T):
@@ -518,7 +512,7 @@ class CheResult:
             h = (it.rates > 0).astype(np.float64)
         else:
             h = _hit(it.rates * self.root, self._model.kind)
-        h[it.sizes > self.capacity] = 0.0
+        h[it.span > self.capacity] = 0.0
         return h
 
     @property
@@ -528,8 +522,7 @@ class CheResult:
         Layered FIFO (``lfifo``): the probability that layer l is cached, an
         upper bound (module docstring).
         """
-        it = self._model.items
-        h = np.where(it.need <= self.capacity, self.item_hit_probability, 0.0)
+        h = self.item_hit_probability
         if self._model.inputs.structure == _FULL:
             return np.repeat(h[:, None], self._model.inputs.s.shape[1], axis=1)
         return h

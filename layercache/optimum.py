@@ -21,9 +21,11 @@ allocation bounds it from above (Belady, which sees the future, can beat it).
 ``method="exact"`` solves the integer program with HiGHS
 (:func:`scipy.optimize.milp`, relative gap 0); ``"greedy"`` takes the
 segments of each object's upper concave hull of (cost, value) in order of
-decreasing value per size unit, skipping what does not fit, and states the
-LP-relaxation bound, so ``upper_bound - hit_ratio`` bounds the distance to the
-exact optimum. ``"auto"``: exact up to ``EXACT_MAX_ITEMS`` items, else greedy.
+decreasing value per size unit, skipping what does not fit, then re-solves
+exactly the objects whose segments lie nearest the LP break (a "core" of a
+few dozen objects; the rest keep the LP's choice), keeps the better answer
+and states the LP-relaxation bound, so ``upper_bound - hit_ratio`` bounds the
+distance to the exact optimum. ``"auto"``: exact up to ``EXACT_MAX_ITEMS`` items, else greedy.
 """
 
 from __future__ import annotations
@@ -271,7 +273,19 @@ def _greedy_kernel(order, seg_group, seg_from, seg_to, seg_dc, seg_dv, capacity,
     return total, lp
 
 
-def _greedy(prob: _Problem, capacity: float):
+def _value(prob: _Problem, choice: np.ndarray) -> float:
+    rows = np.flatnonzero(choice > 0)
+    return float(prob.value[rows, choice[rows] - 1].sum())
+
+
+def _greedy(prob: _Problem, capacity: float, core: int):
+    """Hull greedy, then the ``core`` segments either side of the LP break solved exactly.
+
+    Returns (choice, LP bound). Groups outside the core keep their LP-prefix
+    state (segments before the break taken); the core groups' options are
+    chosen exactly in the capacity left (Pisinger's core idea). The better of
+    the plain greedy and the core solution is kept.
+    """
     G, K = prob.cost.shape
     m = G * K
     seg = (np.empty(m, np.int64), np.empty(m, np.int64), np.empty(m, np.int64), np.empty(m), np.empty(m))
@@ -280,14 +294,34 @@ def _greedy(prob: _Problem, capacity: float):
     order = np.argsort(-(seg[4] / seg[3]), kind="stable")
     choice = np.zeros(G, np.int64)
     _, lp = _greedy_kernel(order, *seg, capacity, choice, np.zeros(G, np.bool_))
+    if core <= 0 or n_seg == 0:
+        return choice, lp
+    brk = int(np.searchsorted(np.cumsum(seg[3][order]), capacity, side="right"))  # first segment not fitting
+    if brk >= n_seg:
+        return choice, lp  # everything fits: the greedy is optimal
+    groups = seg[0]
+    in_core = np.zeros(G, np.bool_)
+    in_core[groups[order[max(brk - core, 0) : brk + core]]] = True
+    prefix = np.zeros(G, np.int64)
+    taken = order[:brk]
+    np.maximum.at(prefix, groups[taken], seg[2][taken])  # hull options grow along a group's segments
+    prefix[in_core] = 0
+    left = capacity - float(prob.cost[np.flatnonzero(prefix), prefix[prefix > 0] - 1].sum())
+    sub, _ = _exact(prob, left, 10.0, in_core)
+    refined = np.where(in_core, sub, prefix)
+    if _value(prob, refined) > _value(prob, choice):
+        choice = refined
     return choice, lp
 
 
-def _exact(prob: _Problem, capacity: float, time_limit: float):
+def _exact(prob: _Problem, capacity: float, time_limit: float, groups_mask=None):
+    """Exact MCKP by HiGHS (relative gap 0), over the groups in ``groups_mask`` (default all)."""
     from scipy.optimize import Bounds, LinearConstraint, milp
     from scipy.sparse import csr_array
 
     ok = prob.valid & (prob.cost <= capacity)
+    if groups_mask is not None:
+        ok &= groups_mask[:, None]
     groups, options = np.nonzero(ok)
     choice = np.zeros(prob.cost.shape[0], np.int64)
     if groups.size == 0:
@@ -321,6 +355,7 @@ def static_optimum(
     method: str = "auto",
     objective: str = "hit",
     time_limit: float = 60.0,
+    core: int = 64,
 ) -> StaticAllocation:
     """Best static cache content under IRM (module docstring).
 
@@ -341,6 +376,9 @@ def static_optimum(
         Maximise the request hit ratio or the byte hit ratio.
     time_limit : float
         Seconds allowed to the exact solver.
+    core : int
+        Greedy: hull segments on each side of the LP break whose groups are
+        then re-solved exactly (0: the plain hull greedy).
 
     Returns
     -------
@@ -357,7 +395,7 @@ def static_optimum(
     if method == "exact":
         choice, best = _exact(prob, capacity, time_limit)
         return _result(prob, choice, "exact", objective, capacity, best)
-    choice, lp = _greedy(prob, capacity)
+    choice, lp = _greedy(prob, capacity, core)
     return _result(prob, choice, "greedy", objective, capacity, lp)
 
 
@@ -368,6 +406,9 @@ def static_lfu_allocation(popularity, version_probs=None, sizes=None, capacity=1
     p[i, l]`` or full objects at ``lambda_i``; ties: lower layer, then lower
     object id first) are taken in rank order until the first that does not
     fit. In layered mode this keeps a prefix of every object's layers.
+    Perfect LFU with demand paging also gives one item's room to the item
+    just missed, so its hit ratio settles between this allocation's at
+    ``capacity`` minus one (largest) item and at ``capacity``.
     Parameters as :func:`static_optimum`; ``upper_bound`` and ``gap`` are NaN.
     """
     from .che import _check_capacity
