@@ -61,6 +61,20 @@ Capacities (stationary points, requests/s; derivations in
                    d = r E[D-1], beta = r E[P] / p_on
     vllm, alternating: lambda = 1 / (tau_p + E[D-1] t_d(Y) / Y),  Y = y_mem
 
+Throughput optimality of RAD (fluid proof sketch, budget binding). While
+``x > 0`` RAD's batches hold exactly ``B`` rows, ``p = B - y``, so in iteration
+time ``dy/dn = (B - y) / E[P] - y / E[D-1]``: a stable linear equation whose
+solution tends monotonically to ``y_B = B E[D-1] / W`` whatever ``lambda``. The
+iteration time then tends to ``t_B = g(B) + c y_B kappa``, and
+``dx/dt -> lambda E[P] - (B - y_B) / t_B = E[P] (lambda - lambda*)`` with
+lambda* from (1) at ``r = B / W``. Below lambda* the backlog therefore empties in
+finite time from any start and stays in the boundary layer; above it, it
+grows at ``E[P] (lambda - lambda*)``. The same computation for the other
+policies gives their capacities below, which are < lambda* whenever the
+budget is not tile-aligned on a tile-quantised GPU (padded rows), the split is
+static and not ``B_d / B = E[D-1] / W``, or decodes run in decode-only batches
+with a per-iteration intercept (vLLM, ``"alternating"``).
+
 Above capacity the backlog grows linearly at ``(lambda - capacity) E[P]``
 tokens/s, i.e. ``lambda - capacity`` requests/s; below it every fluid start
 drains to the stationary point.

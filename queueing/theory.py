@@ -56,7 +56,11 @@ non-increasing (affine, piecewise-affine with a floor, and tile-quantised
 ``g`` at tile multiples) the maximum is at the largest feasible ``r``. With
 full, tile-aligned batches and no binding memory, ``r = B / W`` and (1) is the
 spec's ``lambda* = (B / t(B)) / E[P + D]`` with ``t(B)`` the full batch's time
-including its share of attention, ``g(B) + c B E[A] / W``.
+including its share of attention, ``g(B) + c B E[A] / W`` (the spec's
+``E[P + D]`` counts the first output token as a decode; here, as in the
+engine, the prefill emits it, hence ``W = E[P] + E[D-1]``). Why RAD attains
+it, and which policies fail below it, is shown on the fluid model in
+:mod:`queueing.fluid`.
 
 Assumptions (stated plainly): lengths i.i.d. with finite means, independent
 of arrivals; no recompute preemption at the capacity point (memory constraints
