@@ -38,6 +38,7 @@ assert ORACLE_GENERAL_DTYPE.itemsize == 24
 TRACE_FORMATS = ("oracleGeneral", "csv", "npy", "npz")
 
 RECORD_BYTES = ORACLE_GENERAL_DTYPE.itemsize
+_ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
 _ZSTD_INPUT_BLOCK = 1 << 20  # compressed bytes fed to the decompressor at a time
 _CSV_EXPECTED = (
     "expected 3 columns 'time, id, size': a finite number, an integer id in 0..2**64-1 "
@@ -169,7 +170,11 @@ def _zstd_blocks(path: Path, block_bytes: int):
 
 
 def _oracle_record_chunks(path: Path, zstd: bool, chunk_requests: int):
-    """Record arrays of ``ORACLE_GENERAL_DTYPE`` (views, not copies), in order."""
+    """Record arrays of ``ORACLE_GENERAL_DTYPE``, in order.
+
+    They are views (of the memory map, or of a reused buffer for zstd), valid
+    until the next one is requested.
+    """
     if zstd:
         for block in _zstd_blocks(path, chunk_requests * RECORD_BYTES):
             yield np.frombuffer(block, dtype=ORACLE_GENERAL_DTYPE)
@@ -183,6 +188,12 @@ def _oracle_record_chunks(path: Path, zstd: bool, chunk_requests: int):
         )
     if size == 0:
         return
+    with open(path, "rb") as fh:
+        if fh.read(4) == _ZSTD_MAGIC:
+            raise ValueError(
+                f"trace file {str(path)!r} starts with the zstd magic number: it is compressed; "
+                "name it *.zst or pass a decompressed oracleGeneral file"
+            )
     records = np.memmap(path, dtype=ORACLE_GENERAL_DTYPE, mode="r")
     for start in range(0, records.size, chunk_requests):
         yield records[start : start + chunk_requests]

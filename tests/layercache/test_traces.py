@@ -305,6 +305,13 @@ def test_truncated_plain_file(tmp_path):
         next(iter_trace_chunks(tmp_path / "t.bin"))
 
 
+def test_compressed_file_without_zst_suffix(tmp_path):
+    blob = zstandard.ZstdCompressor().compress(bytes(24 * 100))
+    (tmp_path / "w.bin").write_bytes(blob + bytes(-len(blob) % 24))  # aligned, so only the magic tells
+    with pytest.raises(ValueError, match=r"w\.bin.*zstd magic number"):
+        read_trace(tmp_path / "w.bin")
+
+
 def test_zstd_payload_not_whole_records(tmp_path):
     (tmp_path / "m.bin.zst").write_bytes(zstandard.ZstdCompressor().compress(bytes(24 * 10 + 7)))
     with pytest.raises(ValueError, match=r"m\.bin\.zst.*decompressed size 247 bytes is not a multiple of the 24"):
