@@ -38,7 +38,8 @@ class BudgetPlan:
         Rows per iteration (a multiple of ``tile``).
     chunk_size : int
         Prefill tokens per iteration at capacity, ``B - E[decodes per iteration]``
-        rounded down to whole tokens.
+        rounded down to whole tokens (the mean prompt chunk; Sarathi-Serve's
+        "chunk size" setting is the token budget itself).
     capacity : float
         lambda* at that budget (requests/s).
     iteration_time : float

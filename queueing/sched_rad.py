@@ -5,8 +5,9 @@ Hegde & de Veciana (arXiv 2508.01002) from its abstract and the spec; the
 paper's exact definition is not available. What is kept, and how:
 
 * *Optimal tiling.* The token budget ``B`` must be a whole number of tiles
-  (``tile`` tokens, the GEMM tile along the token dimension; 128 by default,
-  where the calibrated model's memory-bound floor ends). While there is
+  (``tile`` tokens: the GEMM tile along the token dimension, or the lcm of
+  the tile sizes of the kernels involved; 128 by default, about where the
+  calibrated model's memory-bound floor ends). While there is
   prefill work, every batch is filled to exactly ``B`` rows with prefill
   chunks, so every batch is a whole number of tiles; the last iteration of a
   drained backlog carries what is left.
