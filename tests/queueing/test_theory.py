@@ -114,3 +114,24 @@ def test_tile_latency_prefers_aligned_batches():
     assert aligned.batch_tokens == pytest.approx(512)
     # a budget one past a tile boundary: the best schedule stays at 512 rows
     assert T.lambda_star(P, D, lat, 513, kv_capacity_tokens=10**9).rate == pytest.approx(aligned.rate)
+
+
+def test_throughput_at_is_equation_one():
+    P, D = _lengths()
+    m = T.workload_moments(P, D)
+    res = T.lambda_star(m, latency=None, token_budget=512, kv_capacity_tokens=10**9)
+    assert float(T.throughput_at(512 / m.mean_work, None, m)) == pytest.approx(res.rate, rel=1e-12)
+
+
+from hypothesis import given, settings, strategies as st  # noqa: E402
+
+
+@settings(max_examples=40, deadline=None)
+@given(seed=st.integers(0, 10**6), bd=st.integers(1, 511), tiled=st.booleans())
+def test_no_static_split_beats_lambda_star(seed, bd, tiled):
+    P, D = _lengths(50, seed)
+    lat = TileLatency() if tiled else default_latency()
+    star = T.lambda_star(P, D, lat, 512, kv_capacity_tokens=10**9).rate
+    static = T.static_split_capacity(P, D, lat, prefill_budget=512 - bd, decode_budget=bd,
+                                     kv_capacity_tokens=10**9).rate
+    assert static <= star * (1 + 1e-12)
