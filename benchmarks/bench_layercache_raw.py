@@ -17,9 +17,10 @@ temporary folder. In one process, for caches of 1% and 10% of the catalog
 - libCacheSim: ``LRU.process_trace`` on a ``TraceReader`` of the same
   plain file, the reader opened before timing.
 
-Printed: seconds (best of ``--repeat`` interleaved runs), requests/s, the ratio
-libCacheSim time / toolkit time (target >= 3), and whether the hit counts
-agree. Then read throughput (records/s) of ``read_trace`` on the plain and
+Printed: seconds (best of ``--repeat`` interleaved runs), as wall time and as
+CPU time of this process (the fairer figure on a machine shared with other
+jobs: both simulators are single-threaded), the ratio libCacheSim time /
+toolkit time (target >= 3), and whether the hit counts agree. Then read throughput (records/s) of ``read_trace`` on the plain and
 ``.zst`` files, raw ids and with remapping. JIT compilation happens before
 timing.
 """
@@ -38,13 +39,20 @@ import layercache as lc
 TARGET = 3.0
 
 
+def _timed(fn):
+    """(wall seconds, CPU seconds of this process, result) of one call."""
+    w0, c0 = time.perf_counter(), time.process_time()
+    out = fn()
+    return time.perf_counter() - w0, time.process_time() - c0, out
+
+
 def _best(fn, repeat):
-    best, out = np.inf, None
+    """Best wall and best CPU time over ``repeat`` calls, and the last result."""
+    wall = cpu = np.inf
     for _ in range(repeat):
-        t0 = time.perf_counter()
-        out = fn()
-        best = min(best, time.perf_counter() - t0)
-    return best, out
+        w, c, out = _timed(fn)
+        wall, cpu = min(wall, w), min(cpu, c)
+    return wall, cpu, out
 
 
 def _scrambled_ids(n_req, n_obj, alpha, seed):
@@ -61,9 +69,8 @@ def _lcs_lru(path, capacity):
 
     reader = lcs.TraceReader(path, lcs.TraceType.ORACLE_GENERAL_TRACE)
     cache = lcs.LRU(int(capacity))
-    t0 = time.perf_counter()
-    miss_ratio, _ = cache.process_trace(reader)
-    return time.perf_counter() - t0, miss_ratio
+    wall, cpu, (miss_ratio, _) = _timed(lambda: cache.process_trace(reader))
+    return wall, cpu, miss_ratio
 
 
 def main(argv=None):
@@ -105,36 +112,43 @@ def main(argv=None):
             dense, _, _, _ = lc.read_trace(plain, remap=True)
             return lc.simulate(dense, policy="lru", capacity=capacity)
 
-        t_remap, _ = _best(lambda: lc.remap_ids(raw), args.repeat)
-        print(f"remap_ids alone: {t_remap:.3f} s ({n_req / t_remap / 1e6:.1f} M ids/s)")
+        w, c, _ = _best(lambda: lc.remap_ids(raw), args.repeat)
+        print(f"remap_ids alone: {w:.3f} s wall, {c:.3f} s CPU ({n_req / c / 1e6:.1f} M ids/s)")
 
-        print(f"\n{'cache':>6} {'toolkit(mem) s':>15} {'toolkit(file) s':>16} {'libCacheSim s':>14} "
-              f"{'ratio(mem)':>11} {'ratio(file)':>12} {'target':>7} {'hits agree':>11}")
+        print(f"\n{'cache':>6} {'measure':>8} {'toolkit(mem) s':>15} {'toolkit(file) s':>16} "
+              f"{'libCacheSim s':>14} {'ratio(mem)':>11} {'ratio(file)':>12} {'target':>7}")
         for frac in (0.01, 0.10):
             capacity = int(frac * n_obj)
-            t_mem = t_file = t_lcs = np.inf
+            best = {key: [np.inf, np.inf] for key in ("mem", "file", "lcs")}
             for _ in range(args.repeat):  # interleaved, so that load from elsewhere hits all alike
-                t, res = _best(lambda: toolkit_memory(capacity), 1)
-                t_mem = min(t_mem, t)
-                t, res_file = _best(lambda: toolkit_file(capacity), 1)
-                t_file = min(t_file, t)
-                t, miss = _lcs_lru(plain, capacity)
-                t_lcs = min(t_lcs, t)
+                for key, fn in (("mem", lambda: toolkit_memory(capacity)),
+                                ("file", lambda: toolkit_file(capacity)),
+                                ("lcs", lambda: _lcs_lru(plain, capacity)[2])):
+                    w, c, out = _timed(fn)
+                    best[key] = [min(best[key][0], w), min(best[key][1], c)]
+                    if key == "mem":
+                        res = out
+                    elif key == "file":
+                        res_file = out
+                    else:
+                        miss = out
+            for k, measure in enumerate(("wall", "CPU")):
+                t_mem, t_file, t_lcs = best["mem"][k], best["file"][k], best["lcs"][k]
+                print(f"{frac:>6.0%} {measure:>8} {t_mem:>15.3f} {t_file:>16.3f} {t_lcs:>14.3f} "
+                      f"{t_lcs / t_mem:>10.1f}x {t_lcs / t_file:>11.1f}x {TARGET:>6.0f}x")
             lcs_hits = round((1.0 - miss) * n_req)
             agree = res.hits == res_file.hits and abs(res.hits - lcs_hits) <= max(1, n_req * 1e-7)
-            print(f"{frac:>6.0%} {t_mem:>15.3f} {t_file:>16.3f} {t_lcs:>14.3f} {t_lcs / t_mem:>10.1f}x "
-                  f"{t_lcs / t_file:>11.1f}x {TARGET:>6.0f}x {str(agree):>11}")
-            print(f"{'':>6} {n_req / t_mem / 1e6:>12.1f} M/s {n_req / t_file / 1e6:>13.1f} M/s "
-                  f"{n_req / t_lcs / 1e6:>11.1f} M/s   (hit ratio {res.hit_ratio:.5f} vs {1.0 - miss:.5f})")
+            print(f"{'':>6} hits agree: {agree} (hit ratio {res.hit_ratio:.5f} toolkit, {1.0 - miss:.5f} "
+                  f"libCacheSim); CPU requests/s: toolkit(mem) {n_req / best['mem'][1] / 1e6:.1f} M, "
+                  f"libCacheSim {n_req / best['lcs'][1] / 1e6:.1f} M")
 
-        print("\nread throughput (best of repeat):")
+        print("\nread throughput (best of repeat; wall / CPU):")
         for label, path, remap in [("plain, raw ids", plain, False), ("plain, remapped", plain, True),
                                    ("zstd,  raw ids", packed, False), ("zstd,  remapped", packed, True)]:
-            t, _ = _best(lambda: lc.read_trace(path, remap=remap), args.repeat)
-            print(f"  read_trace {label:<16} {t:7.3f} s  {n_req / t / 1e6:7.1f} M records/s")
-        t, _ = _best(lambda: sum(c[0].size for c in lc.iter_trace_chunks(packed)), args.repeat)
-        print(f"  iter_trace_chunks zstd     {t:7.3f} s  {n_req / t / 1e6:7.1f} M records/s")
-
+            w, c, _ = _best(lambda: lc.read_trace(path, remap=remap), args.repeat)
+            print(f"  read_trace {label:<16} {n_req / w / 1e6:7.1f} / {n_req / c / 1e6:7.1f} M records/s")
+        w, c, _ = _best(lambda: sum(ch[0].size for ch in lc.iter_trace_chunks(packed)), args.repeat)
+        print(f"  iter_trace_chunks zstd      {n_req / w / 1e6:7.1f} / {n_req / c / 1e6:7.1f} M records/s")
 
 if __name__ == "__main__":
     main()
