@@ -160,6 +160,10 @@ def _validate(popularity, version_probs, sizes, model: str) -> _Inputs:
     elif L_p != L:
         raise ValueError(f"version_probs has {L_p} versions but sizes has {L} columns; they must match")
     P = np.ascontiguousarray(P.reshape(-1, L))
+    if isinstance(sizes, Catalog):  # validated by the Catalog: only absent versions are left to check
+        if L > 1 and np.any(s[:, -1] <= 0) and np.any((P > 0) & (s <= 0)):
+            raise ValueError("version_probs gives probability > 0 to a version that sizes marks absent (size 0)")
+        return _Inputs(model, lam, P, s)
     if np.any(s[:, 0] <= 0):
         raise ValueError("sizes: every object needs a first layer/version of size > 0 (column 0)")
     if L > 1:
@@ -235,7 +239,7 @@ def _add_item(out, r, w0, w1, w2, w3, shift, key_lo, inv_centres, cell, cell_bit
 
 @njit(cache=True)
 def _moments_kernel(lam, P, s, structure, shift, key_lo, inv_centres, tail, cell, cell_bits, out):
-    """Accumulate binned moments of the items of a model; return ``sum r s``.
+    """Accumulate binned moments of the items of a model; return ``(sum r s, largest span)``.
 
     Every item with rate ``r > 0`` falls in bin ``b = (bits(r) >> shift) -
     key_lo`` (``bits`` the IEEE-754 pattern, so a bin spans ``2**-7`` of an
@@ -244,10 +248,12 @@ def _moments_kernel(lam, P, s, structure, shift, key_lo, inv_centres, tail, cell
     byte, layer) and ``m < 7`` (``_N_MOMENTS``). ``lam`` (N,), ``P`` (N or 1, L), ``s`` (N, L)
     float64; ``tail`` (L,) scratch; ``cell`` a float64 array of length 1 and
     ``cell_bits`` its int64 view; ``out`` (n_bins, 28) float64 is added to.
+    The span of an item is its size, or ``S[i, j]`` in the layered models.
     """
     n, L = s.shape
     per_object = P.shape[0] > 1
     rs = 0.0
+    max_span = 0.0
     for i in range(n):
         li = lam[i]
         if li <= 0.0:
@@ -260,10 +266,13 @@ def _moments_kernel(lam, P, s, structure, shift, key_lo, inv_centres, tail, cell
         full = 0.0
         served = 0.0
         layers = 0.0
+        span = 0.0
         for j in range(L):
             sj = s[i, j]
             if sj <= 0.0:
                 break
+            span = span + sj if structure == 0 else sj
+            max_span = max(max_span, span)
             req = li * P[row, j]
             if structure == 2:  # full object: one item per object, added below
                 full = sj
@@ -283,7 +292,7 @@ def _moments_kernel(lam, P, s, structure, shift, key_lo, inv_centres, tail, cell
         if structure == 2:
             rs += li * full
             _add_item(out, li, full, li, served, layers, shift, key_lo, inv_centres, cell, cell_bits)
-    return rs
+    return rs, max_span
 
 
 _SHIFT = 45  # keep 7 mantissa bits: 128 bins per octave, |u| <= 1/256
@@ -304,7 +313,7 @@ class _Binned:
         centres = 0.5 * (edges[:-1] + edges[1:])
         moments = np.zeros((centres.size, _N_ROWS * _N_MOMENTS))
         cell = np.zeros(1)
-        self.rate_size = _moments_kernel(
+        self.rate_size, self.max_span = _moments_kernel(
             lam, P, inp.s, inp.structure, _SHIFT, key_lo, 1.0 / centres,
             np.empty(inp.s.shape[1]), cell, cell.view(np.int64), moments,
         )  # fmt: skip
@@ -350,8 +359,7 @@ class _Model:
         self.model = model
         self.kind = self.inputs.kind
         self.binned = _Binned(self.inputs)
-        s = self.inputs.s
-        self.max_span = float(s.sum(axis=1).max() if self.inputs.structure == _LAYERED else s.max())
+        self.max_span = self.binned.max_span
         self._items = None
 
     @property
