@@ -35,7 +35,7 @@ from dataclasses import dataclass
 import numpy as np
 from numba import njit
 
-from .che import _validate
+from .che import _tail_sums, _validate
 
 __all__ = ["StaticAllocation", "static_optimum", "static_lfu_allocation", "EXACT_MAX_ITEMS"]
 
@@ -139,7 +139,7 @@ def _problem(popularity, version_probs, sizes, mode: str, objective: str) -> _Pr
     totals = np.array([1.0, 0.0, (req * levels).sum()])
     if mode == "layered":
         S = np.cumsum(s, axis=1) * present
-        touch = lam[:, None] * np.flip(np.cumsum(np.flip(P, axis=1), axis=1), axis=1) * present
+        touch = lam[:, None] * _tail_sums(P) * present
         served = np.stack([np.cumsum(req, axis=1), np.cumsum(touch * s, axis=1), np.cumsum(touch, axis=1)])
         totals[1] = (req * S).sum()
         cost, valid, shape = S, present & (lam[:, None] > 0), (n,)
@@ -418,7 +418,7 @@ def static_lfu_allocation(popularity, version_probs=None, sizes=None, capacity=1
     G, K = prob.cost.shape
     if mode == "layered":
         inp = _validate(popularity, version_probs, sizes, "llru")
-        Q = np.flip(np.cumsum(np.flip(np.broadcast_to(inp.P, inp.s.shape), axis=1), axis=1), axis=1)
+        Q = _tail_sums(np.broadcast_to(inp.P, inp.s.shape))
         rate = inp.lam[:, None] * Q
         item_size = inp.s
     else:

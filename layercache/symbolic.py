@@ -44,6 +44,8 @@ from functools import lru_cache
 
 import numpy as np
 
+from .che import _tail_sums
+
 __all__ = [
     "che_item_expressions",
     "che_fixed_point_equation",
@@ -169,7 +171,7 @@ class _Lambdified:
         s = np.asarray(sizes, dtype=np.float64)
         p = np.broadcast_to(np.asarray(version_probs, dtype=np.float64), s.shape)
         layered = self.model in ("llru", "lfifo")
-        q = np.flip(np.cumsum(np.flip(p, axis=1), axis=1), axis=1) if layered else p
+        q = _tail_sums(p) if layered else p
         level = np.arange(1, s.shape[1] + 1, dtype=np.float64)
         return lam, q, p, level, s, float(T)
 
@@ -396,7 +398,7 @@ def layer_split_effect(popularity, version_probs, layer_sizes, capacity, layer: 
     after = che_llru_hit_ratio(inp.lam, p_new, s_new, capacity)
     T = before.root
     P = np.broadcast_to(inp.P, inp.s.shape)
-    Q = np.flip(np.cumsum(np.flip(P, axis=1), axis=1), axis=1)
+    Q = _tail_sums(P)
     j = int(layer) - 1
     (f_dO, f_dH, f_dO1, f_dH1), (f_O1, f_O2, f_H1, f_H2), f_second = _split_functions()
     if np.isinf(T):  # everything cached before: the split can only lose
