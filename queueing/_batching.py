@@ -10,7 +10,7 @@ from .engine import PREFILL, admit, batch_add, preempt, waiting_peek, waiting_po
 from .kv import kv_fits, kv_try_append
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def decode_running_in_order(spec, st, cfg, r, tokens, token_limit):
     """Give every running decode of ``r`` one token, in arrival order.
 
@@ -51,7 +51,7 @@ def decode_running_in_order(spec, st, cfg, r, tokens, token_limit):
     return npf, tokens
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def chunk_prefills(st, cfg, r, first, last, tokens):
     """Continue the prefills ``st.scr_b[r, first:last]`` in order with chunks of the leftover budget.
 
@@ -68,7 +68,7 @@ def chunk_prefills(st, cfg, r, first, last, tokens):
     return tokens, q
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def admit_new_prefills(spec, st, cfg, r, tokens):
     """Admit waiting requests in queue order, head-of-line blocking, chunked to the budget.
 

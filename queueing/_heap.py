@@ -9,14 +9,14 @@ all three are overwritten in place. Callers guarantee ``lens[r] < cap`` on push.
 from numba import njit
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _less(keys, ids, r, a, b):
     ka = keys[r, a]
     kb = keys[r, b]
     return ka < kb or (ka == kb and ids[r, a] < ids[r, b])
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _swap(keys, ids, r, a, b):
     k = keys[r, a]
     keys[r, a] = keys[r, b]
@@ -26,7 +26,7 @@ def _swap(keys, ids, r, a, b):
     ids[r, b] = i
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def heap_push(keys, ids, lens, r, key, ident):
     """Insert ``(key, ident)`` into heap ``r``."""
     k = lens[r]
@@ -42,7 +42,7 @@ def heap_push(keys, ids, lens, r, key, ident):
             break
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def heap_pop(keys, ids, lens, r):
     """Remove and return the id of the smallest entry of heap ``r`` (non-empty)."""
     top = ids[r, 0]

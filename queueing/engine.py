@@ -121,7 +121,7 @@ Config = namedtuple("Config", [
 # ----------------------------------------------------------------- queues
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def waiting_key(spec, st, cfg, i, preempted):
     """Waiting-queue key of request ``i`` (smaller first; ties by id).
 
@@ -139,7 +139,7 @@ def waiting_key(spec, st, cfg, i, preempted):
     return float(spec.prio_rank[i]) * 4294967296.0 + float(st.target[i])
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def waiting_peek(st, r):
     """Id of the head of replica ``r``'s waiting queue, or -1 when empty."""
     if st.wlen[r] == 0:
@@ -147,13 +147,13 @@ def waiting_peek(st, r):
     return st.wid[r, 0]
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def waiting_pop(st, r):
     """Remove and return the head of replica ``r``'s waiting queue."""
     return heap_pop(st.wkey, st.wid, st.wlen, r)
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _active_add(st, r, i):
     k = st.n_active[r]
     while k > 0 and st.active[r, k - 1] > i:
@@ -163,7 +163,7 @@ def _active_add(st, r, i):
     st.n_active[r] += 1
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _active_remove(st, r, i):
     m = st.n_active[r]
     k = 0
@@ -178,12 +178,12 @@ def _active_remove(st, r, i):
 # --------------------------------------------------- scheduler operations
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def batch_clear(st, r):
     st.blen[r] = 0
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def batch_add(st, r, i, tokens):
     """Append entry (request ``i``, ``tokens``) to replica ``r``'s batch."""
     k = st.blen[r]
@@ -251,7 +251,7 @@ def _route(spec, st, cfg, j):
     heap_push(st.wkey, st.wid, st.wlen, r, waiting_key(spec, st, cfg, j, False), j)
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _commit(spec, st, rec, out_len, cfg, r):
     t = st.clock[r]
     st.busy[r] = 0
@@ -280,7 +280,7 @@ def _commit(spec, st, rec, out_len, cfg, r):
             st.n_done[0] += 1
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def next_decision(spec, st, rec, out_len, cfg):
     """Advance events until a replica must schedule; return it or a STATUS_ code."""
     n = spec.arrival.size
@@ -353,7 +353,7 @@ def _check(spec, st, cfg, r, p, d):
     return 0
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def launch(spec, st, rec, cfg, r):
     """Time and record replica ``r``'s freshly built batch; 0 or a STATUS_ code."""
     m = st.blen[r]

@@ -19,19 +19,19 @@ DEFAULT_BLOCK_SIZE = 16
 DEFAULT_KV_CAPACITY_TOKENS = 235_728  # 14,733 blocks: Mistral-7B on a 48 GB card
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def blocks_for(tokens, block_size):
     """Blocks needed to hold ``tokens`` tokens."""
     return (tokens + block_size - 1) // block_size
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def kv_fits(st, cfg, r, tokens):
     """True when replica ``r`` has free blocks for ``tokens`` new tokens."""
     return st.free_blocks[r] >= blocks_for(tokens, cfg.block_size)
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def kv_allocate(st, cfg, r, i, tokens):
     """Give request ``i`` the blocks for a ``tokens``-token prefill (caller checked ``kv_fits``)."""
     b = blocks_for(tokens, cfg.block_size)
@@ -40,13 +40,13 @@ def kv_allocate(st, cfg, r, i, tokens):
     st.kv_tokens[i] = 0
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def kv_decode_needs_block(st, cfg, i):
     """True when request ``i``'s next decode token needs a new block."""
     return st.kv_tokens[i] == st.kv_blocks[i] * cfg.block_size
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def kv_try_append(st, cfg, r, i):
     """Reserve the slot of request ``i``'s next decode token; False when no block is free."""
     if st.kv_tokens[i] == st.kv_blocks[i] * cfg.block_size:
@@ -58,7 +58,7 @@ def kv_try_append(st, cfg, r, i):
     return True
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def kv_release(st, r, i):
     """Free every block of request ``i``."""
     st.free_blocks[r] += st.kv_blocks[i]

@@ -13,7 +13,7 @@ from ._batching import admit_new_prefills, chunk_prefills, decode_running_in_ord
 from .engine import batch_clear, launch, next_decision
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def build_sarathi(spec, st, cfg, r):
     batch_clear(st, r)
     npf, tokens = decode_running_in_order(spec, st, cfg, r, 0, cfg.token_budget)

@@ -35,44 +35,23 @@ from .kv import kv_try_append
 THETA_DYNAMIC, THETA_FIXED = 0, 1
 
 
-@njit(cache=True)
-def _requeue_last_batch(spec, st, cfg, r):
-    """New LSTs for every request of the previous batch that produced a token."""
-    if st.n_batches[r] == 0:
-        return
-    mean = st.sum_dur[r] / st.n_batches[r]
-    theta = cfg.sched_params[1]
-    if cfg.variant == THETA_DYNAMIC:
-        used = (cfg.n_blocks - st.free_blocks[r]) / cfg.n_blocks
-        if used < cfg.sched_params[2]:
-            theta = cfg.sched_params[0]
-    for k in range(st.blen[r]):
-        i = st.bid[r, k]
-        if st.phase[i] == DECODE:
-            st.lst[i] = st.last_end[r] + spec.tbt_slo[i] - theta * mean
-            heap_push(st.dkey, st.did, st.dlen, r, st.lst[i], i)
-
-
-@njit(cache=True)
-def _decode(spec, st, cfg, r, i, head, tail):
-    """Reserve KV for decode ``i`` (preempting paused prefills from the tail); new tail, or -1 - tail if ``i`` was preempted."""
-    while True:
-        if kv_try_append(st, cfg, r, i):
-            batch_add(st, r, i, 1)
-            return tail
-        if tail > head:
-            tail -= 1
-            preempt(spec, st, cfg, r, st.scr_b[r, tail])
-        else:
-            preempt(spec, st, cfg, r, i)
-            return -1 - tail
-
-
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def build_slai(spec, st, cfg, r):
-    _requeue_last_batch(spec, st, cfg, r)
-    batch_clear(st, r)
+    # One function without per-decode helper calls: every call that receives
+    # the state tuple costs an atomic incref/decref per array (numba NRT).
     now = st.now[0]
+    # new LSTs for every request of the previous batch that produced a token
+    if st.n_batches[r] > 0:
+        mean = st.sum_dur[r] / st.n_batches[r]
+        theta = cfg.sched_params[1]
+        if cfg.variant == THETA_DYNAMIC and (cfg.n_blocks - st.free_blocks[r]) < cfg.sched_params[2] * cfg.n_blocks:
+            theta = cfg.sched_params[0]
+        for k in range(st.blen[r]):
+            i = st.bid[r, k]
+            if st.phase[i] == DECODE:
+                st.lst[i] = st.last_end[r] + spec.tbt_slo[i] - theta * mean
+                heap_push(st.dkey, st.did, st.dlen, r, st.lst[i], i)
+    batch_clear(st, r)
     # paused prefills, oldest first, in scr_b[r, head:tail]
     tail = 0
     for k in range(st.n_active[r]):
@@ -81,30 +60,31 @@ def build_slai(spec, st, cfg, r):
             st.scr_b[r, tail] = i
             tail += 1
     head = 0
-    tail, tokens, n_dec = _decodes(spec, st, cfg, r, now, head, tail, 0, 0, True)
-    tokens, head = chunk_prefills(st, cfg, r, head, tail, tokens)
-    tokens = admit_new_prefills(spec, st, cfg, r, tokens)
-    _decodes(spec, st, cfg, r, now, head, tail, tokens, n_dec, False)
-
-
-@njit(cache=True)
-def _decodes(spec, st, cfg, r, now, head, tail, tokens, n_dec, critical_only):
-    """Decodes by smallest LST within budget and ``max_decodes``; only critical ones if asked.
-
-    Returns ``(tail, tokens, n_dec)``.
-    """
-    while st.dlen[r] > 0 and tokens < cfg.token_budget and n_dec < cfg.max_decodes:
-        if critical_only and now < st.dkey[r, 0]:
-            break
-        i = heap_pop(st.dkey, st.did, st.dlen, r)
-        t = _decode(spec, st, cfg, r, i, head, tail)
-        if t >= 0:
-            tail = t
-            n_dec += 1
-            tokens += 1
-        else:
-            tail = -1 - t
-    return tail, tokens, n_dec
+    tokens = 0
+    n_dec = 0
+    for step in range(2):
+        critical_only = step == 0  # step 0: critical decodes; step 1: the rest
+        while st.dlen[r] > 0 and tokens < cfg.token_budget and n_dec < cfg.max_decodes:
+            if critical_only and now < st.dkey[r, 0]:
+                break
+            i = heap_pop(st.dkey, st.did, st.dlen, r)
+            # reserve KV for decode i; when no block is free, preempt the newest
+            # paused prefill left out of this batch, else i itself
+            while True:
+                if kv_try_append(st, cfg, r, i):
+                    batch_add(st, r, i, 1)
+                    n_dec += 1
+                    tokens += 1
+                    break
+                if tail > head:
+                    tail -= 1
+                    preempt(spec, st, cfg, r, st.scr_b[r, tail])
+                else:
+                    preempt(spec, st, cfg, r, i)
+                    break
+        if critical_only:
+            tokens, head = chunk_prefills(st, cfg, r, head, tail, tokens)
+            tokens = admit_new_prefills(spec, st, cfg, r, tokens)
 
 
 @njit(cache=True)

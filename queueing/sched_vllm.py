@@ -16,7 +16,7 @@ from .engine import admit, batch_add, batch_clear, launch, next_decision, waitin
 from .kv import kv_fits
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def build_vllm(spec, st, cfg, r):
     batch_clear(st, r)
     total = 0
