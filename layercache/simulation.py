@@ -61,10 +61,15 @@ def _dense_objects(objects: np.ndarray) -> np.ndarray:
         raise ValueError(f"objects must be non-negative integer ids, found {lo}")
     if hi >= max(objects.size, 1 << 20):
         # Sparse ids: as many table slots as distinct ids, not as the largest id.
-        return np.unique(objects, return_inverse=True)[1].astype(np.int64 if objects.size > _INT32_MAX else np.int32)
-    if objects.dtype in (np.int32, np.int64):
-        return np.ascontiguousarray(objects)
-    return objects.astype(np.int32 if hi <= _INT32_MAX else np.int64)
+        objects = np.unique(objects, return_inverse=True)[1]
+        hi = objects.size
+    return _id_array(objects, hi)
+
+
+def _id_array(objects: np.ndarray, largest: int) -> np.ndarray:
+    """int32 ids (the one type the kernels are compiled for) unless they need int64."""
+    dtype = np.int32 if largest <= _INT32_MAX else np.int64
+    return np.ascontiguousarray(objects, dtype=dtype)
 
 
 def _check_sizes(sizes, n: int) -> np.ndarray:
@@ -94,14 +99,13 @@ def _versioned_inputs(objects, versions, catalog, layered, full_object_only):
     if versions.shape != objects.shape:
         raise ValueError(f"versions has shape {versions.shape} but objects has shape {objects.shape}; they must match")
     catalog.check_versions(objects, versions)
-    if objects.dtype not in (np.int32, np.int64):
-        objects = objects.astype(np.int32 if catalog.n_objects <= _INT32_MAX else np.int64)
+    objects = _id_array(objects, catalog.n_objects)
     versions = np.ascontiguousarray(versions, dtype=np.int8)
     if full_object_only:
         mode = "full"
     else:
         mode = "layered" if layered else "versions"
-    return mode, np.ascontiguousarray(objects), versions, catalog
+    return mode, objects, versions, catalog
 
 
 def _item_tables(mode, catalog):
@@ -109,15 +113,15 @@ def _item_tables(mode, catalog):
     spans = np.empty(0)
     if mode == "layered":
         sizes = catalog.layer_sizes.ravel()
-        spans = np.ascontiguousarray(catalog.layered_version_sizes.ravel(), dtype=np.float64)
+        spans = np.array(catalog.layered_version_sizes.ravel(), dtype=np.float64)
     elif mode == "versions":
         sizes = catalog.version_sizes.ravel()
     else:  # full: the largest version of each object stands for all
         top = catalog.layers_per_object - 1
         sizes = catalog.version_sizes[np.arange(catalog.n_objects), top]
-    return sizes.size, np.ascontiguousarray(sizes, dtype=np.float64), spans, np.ascontiguousarray(
-        catalog.version_sizes.ravel(), dtype=np.float64
-    )
+    # Writable copies: the catalog's arrays are read-only, and a read-only
+    # argument would make numba compile a second version of the kernels.
+    return sizes.size, np.array(sizes, dtype=np.float64), spans, np.array(catalog.version_sizes.ravel(), dtype=np.float64)
 
 
 def simulate(
@@ -246,10 +250,13 @@ def _simulate(driver, new_state, objects, versions, policy, capacity, catalog, s
         driver.next_uses(mode_code, objects, versions, n_layers, n_items, n_accesses, nexts)
     else:
         nexts = np.empty(0, dtype=np.int32)
-    state = new_state(n_items, policy)
+    unit = req_sizes.size == 0 and bool(np.all(item_sizes == 1.0))
+    if unit:
+        item_sizes = np.empty(0)  # the driver then uses size 1 without a table lookup
+    state = new_state(n_items, policy, unit_sizes=unit)
     record = np.zeros(n if per_request else 0, dtype=np.int8)
-    counts, volumes = driver.run(
-        code, mode_code, objects, versions, n_layers, item_sizes, spans, version_sizes, req_sizes,
+    counts, volumes = driver.RUNNERS[code](
+        mode_code, objects, versions, n_layers, item_sizes, spans, version_sizes, req_sizes,
         capacity, warmup, nexts, bool(bypass), state, record,
     )
     result = SimulationResult(

@@ -65,25 +65,25 @@ def next_uses(mode, objects, versions, n_layers, n_items, n_accesses, out):
 
 @njit(cache=True, inline="always")
 def _access(policy, state, item, size, capacity, next_use, tie, bypass):
-    links, hitem, hk1, hk2, pos, count, isize, fstate, istate = state
+    links, slots, pos, count, isize, fstate, istate = state
     if policy == LRU or policy == FIFO:
         return recency_access(links, isize, fstate, item, size, capacity, policy == LRU)
     if policy == BELADY:
-        return belady_access(hitem, hk1, hk2, pos, isize, fstate, istate, item, size, capacity,
-                             next_use, tie, bypass)
-    return lfu_access(hitem, hk1, hk2, pos, count, isize, fstate, istate, item, size, capacity,
-                      policy == PERFECT_LFU)
+        return belady_access(slots, pos, isize, fstate, istate, item, size, capacity, next_use, tie, bypass)
+    return lfu_access(slots, pos, count, isize, fstate, istate, item, size, capacity, policy == PERFECT_LFU)
 
 
-@njit(cache=True)
-def run(policy, mode, objects, versions, n_layers, item_sizes, spans, version_sizes, req_sizes,
-        capacity, warmup, nexts, bypass, state, per_request):
+@njit(cache=True, inline="always")
+def _loop(policy, mode, objects, versions, n_layers, item_sizes, spans, version_sizes, req_sizes,
+          capacity, warmup, nexts, bypass, state, per_request):
     """Simulate the whole trace; return ``(counts, volumes)``.
 
     Parameters
     ----------
-    policy, mode : int
-        Codes defined in this module.
+    policy : int
+        Policy code defined in this module (a constant in each ``run_*``).
+    mode : int
+        Mode code defined in this module.
     objects : int32 or int64 array, shape (n,)
         Dense 0-based object ids.
     versions : int8 array, shape (n,) or (0,) in FLAT mode
@@ -158,3 +158,49 @@ def run(policy, mode, objects, versions, n_layers, item_sizes, spans, version_si
     counts = np.array([n_counted, n_full, n_items_req, n_items_hit], dtype=np.int64)
     volumes = np.array([bytes_requested, bytes_served])
     return counts, volumes
+
+
+# One entry point per policy, each a specialised copy of the one loop: with
+# the policy a constant, the compiler drops the other policies' code from the
+# hot loop, and a process compiles only the policies it uses.
+@njit(cache=True)
+def run_lru(mode, objects, versions, n_layers, item_sizes, spans, version_sizes, req_sizes, capacity, warmup, nexts,
+            bypass, state, per_request):
+    """lru policy: see :func:`_loop`."""
+    return _loop(LRU, mode, objects, versions, n_layers, item_sizes, spans, version_sizes, req_sizes,
+                 capacity, warmup, nexts, bypass, state, per_request)
+
+
+@njit(cache=True)
+def run_fifo(mode, objects, versions, n_layers, item_sizes, spans, version_sizes, req_sizes, capacity, warmup, nexts,
+             bypass, state, per_request):
+    """fifo policy: see :func:`_loop`."""
+    return _loop(FIFO, mode, objects, versions, n_layers, item_sizes, spans, version_sizes, req_sizes,
+                 capacity, warmup, nexts, bypass, state, per_request)
+
+
+@njit(cache=True)
+def run_lfu(mode, objects, versions, n_layers, item_sizes, spans, version_sizes, req_sizes, capacity, warmup, nexts,
+            bypass, state, per_request):
+    """lfu policy: see :func:`_loop`."""
+    return _loop(LFU, mode, objects, versions, n_layers, item_sizes, spans, version_sizes, req_sizes,
+                 capacity, warmup, nexts, bypass, state, per_request)
+
+
+@njit(cache=True)
+def run_perfect_lfu(mode, objects, versions, n_layers, item_sizes, spans, version_sizes, req_sizes, capacity, warmup, nexts,
+                    bypass, state, per_request):
+    """perfect_lfu policy: see :func:`_loop`."""
+    return _loop(PERFECT_LFU, mode, objects, versions, n_layers, item_sizes, spans, version_sizes, req_sizes,
+                 capacity, warmup, nexts, bypass, state, per_request)
+
+
+@njit(cache=True)
+def run_belady(mode, objects, versions, n_layers, item_sizes, spans, version_sizes, req_sizes, capacity, warmup, nexts,
+               bypass, state, per_request):
+    """belady policy: see :func:`_loop`."""
+    return _loop(BELADY, mode, objects, versions, n_layers, item_sizes, spans, version_sizes, req_sizes,
+                 capacity, warmup, nexts, bypass, state, per_request)
+
+
+RUNNERS = (run_lru, run_fifo, run_lfu, run_perfect_lfu, run_belady)  # indexed by policy code

@@ -4,7 +4,7 @@
 ``links[2 * x + 1]`` the one after; both in one cache line per item. FIFO is
 LRU without promotion on a hit: one implementation, a flag. Eviction pops the
 least recent (or first inserted) item until the new one fits; an item larger
-than the capacity is never admitted.
+than the capacity is never admitted. ``isize`` as in :mod:`.state`.
 """
 
 from numba import njit
@@ -51,8 +51,9 @@ def recency_access(links, isize, fstate, item, size, capacity, promote):
             break
         _unlink(links, victim)
         links[2 * victim] = -1
-        occupied -= isize[victim]
+        occupied -= isize[victim] if isize.size > 0 else 1.0
     _push_front(links, sentinel, item)
-    isize[item] = size
+    if isize.size > 0:
+        isize[item] = size
     fstate[0] = occupied + size
     return False

@@ -1,15 +1,16 @@
 """Cache state shared by all policies: one tuple of arrays.
 
-``(links, hitem, hk1, hk2, pos, count, isize, fstate, istate)``:
+``(links, slots, pos, count, isize, fstate, istate)``:
 
 - ``links`` : int32, shape (2 * (n_items + 1),) -- doubly linked recency list
   of LRU/FIFO (:mod:`.recency`); ``links[2 * x] == -1`` means x is not
   cached; item ``n_items`` is the sentinel. Empty for heap policies.
-- ``hitem, hk1, hk2`` : int32, int64, int64, shape (n_items,) -- slots of the
-  indexed min-heap of LFU/Belady (:mod:`.heap`); ``pos`` : int32, shape
-  (n_items,), an item's slot or -1 when not cached. Empty for list policies.
+- ``slots`` : int64, shape (3 * n_items,) -- the indexed min-heap of
+  LFU/Belady (:mod:`.heap`); ``pos`` : int32, shape (n_items,), an item's
+  slot or -1 when not cached. Empty for list policies.
 - ``count`` : int64, shape (n_items,) -- LFU request counts; empty otherwise.
-- ``isize`` : float64, shape (n_items,) -- size of each item when admitted.
+- ``isize`` : float64, shape (n_items,) -- size of each item when admitted;
+  empty for unit sizes (every item has size 1 and nothing is stored).
 - ``fstate`` : float64, shape (1,) -- ``[occupied]``, in capacity units.
 - ``istate`` : int64, shape (2,) -- ``[heap length, access stamp]``.
 
@@ -24,7 +25,7 @@ LIST_POLICIES = ("lru", "fifo")
 COUNT_POLICIES = ("lfu", "perfect_lfu")
 
 
-def new_state(n_items: int, policy: str):
+def new_state(n_items: int, policy: str, unit_sizes: bool = False):
     """Allocate an empty cache over ``n_items`` items for ``policy``."""
     n = int(n_items)
     if policy in LIST_POLICIES:
@@ -34,18 +35,16 @@ def new_state(n_items: int, policy: str):
     else:
         links = np.empty(0, dtype=np.int32)
         m = n
-    hitem = np.zeros(m, dtype=np.int32)
-    hk1 = np.zeros(m, dtype=np.int64)
-    hk2 = np.zeros(m, dtype=np.int64)
+    slots = np.zeros(3 * m, dtype=np.int64)
     pos = np.full(m, -1, dtype=np.int32)
     count = np.zeros(n if policy in COUNT_POLICIES else 0, dtype=np.int64)
-    isize = np.zeros(n, dtype=np.float64)
-    return (links, hitem, hk1, hk2, pos, count, isize, np.zeros(1), np.zeros(2, dtype=np.int64))
+    isize = np.zeros(0 if unit_sizes else n, dtype=np.float64)
+    return (links, slots, pos, count, isize, np.zeros(1), np.zeros(2, dtype=np.int64))
 
 
 def cached_items(state) -> np.ndarray:
     """Ids (int64, ascending) of the items cached in ``state``."""
-    links, pos = state[0], state[4]
+    links, pos = state[0], state[2]
     if links.size:
         return np.flatnonzero(links[0:-2:2] >= 0)
     return np.flatnonzero(pos >= 0)
