@@ -133,6 +133,16 @@ def test_csv_round_trip_with_and_without_header(tmp_path):
     assert dense.dtype == np.int32
 
 
+@pytest.mark.parametrize(
+    "text, ids",
+    [("", []), ("time,id,size\n", []), ("time,id,size\r\n1,2,3\r\n4,5,6\r\n", [2, 5]), ("\n\n1,2,3\n", [2])],
+)
+def test_csv_edge_layouts(tmp_path, text, ids):
+    (tmp_path / "e.csv").write_bytes(text.encode())
+    got_ids, got_sizes, got_times = read_trace(tmp_path / "e.csv")
+    assert got_ids.tolist() == ids and got_sizes.size == got_times.size == len(ids)
+
+
 def test_numpy_files(tmp_path):
     ids, sizes, times = make_trace(n=1_000)
     records = np.zeros(ids.size, dtype=ORACLE_GENERAL_DTYPE)
