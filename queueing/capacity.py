@@ -19,7 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .metrics import token_gaps
-from .simulate import simulate
+from .simulation import simulate
 from .workloads import DEFAULT_SLO_CLASSES, poisson_workload
 
 __all__ = ["CapacityResult", "capacity_search", "max_capacity", "criterion_stats", "meets_criterion"]
