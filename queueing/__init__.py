@@ -28,6 +28,7 @@ _EXPORTS = {
     "poisson_workload": "workloads",
     "trace_workload": "workloads",
     "sharegpt4_workload": "workloads",
+    "azure_conv_workload": "workloads",
     "simulate": "simulation",
     "SimulationResult": "simulation",
     "scheduler_names": "registry",

@@ -27,6 +27,7 @@ __all__ = [
     "poisson_workload",
     "trace_workload",
     "sharegpt4_workload",
+    "azure_conv_workload",
 ]
 
 _STREAM_LENGTHS, _STREAM_ARRIVALS, _STREAM_CLASSES = 0, 1, 2
@@ -358,3 +359,9 @@ def sharegpt4_workload(qps, n_requests=16384, seed=0, **kwargs):
     kwargs.setdefault("cap_factor", 3.0)
     p, d = sharegpt4()
     return poisson_workload(p, d, qps, n_requests, seed=seed, **kwargs)
+
+
+def azure_conv_workload(time_scale=1.0, seed=0, slo_classes=DEFAULT_SLO_CLASSES):
+    """The Azure conversation trace with its real arrival times (scaled by ``time_scale``) and seeded classes."""
+    a, p, d = azure_conv()
+    return trace_workload(a, p, d, seed=seed, slo_classes=slo_classes, time_scale=time_scale)

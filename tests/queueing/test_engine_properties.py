@@ -139,8 +139,11 @@ def test_summary_columns_and_classes():
 def test_iteration_records_grow():
     # more iterations than the initial record capacity (4 n + 4096)
     wl = q.trace_workload(np.arange(20) * 100.0, [10] * 20, [600] * 20)
-    res = q.simulate(wl, "sarathi", latency=AffineLatency())
+    res = q.simulate(wl, "sarathi", latency=AffineLatency(), record_batches=True)
     assert len(res.iterations) == 20 * 600
+    it = res.iterations
+    assert len(res.batches) == int(it["decodes"].sum()) + int((it["prefill_tokens"] > 0).sum())
+    assert res.batches["iteration"].is_monotonic_increasing
 
 
 def test_unservable_request_is_reported():
@@ -179,3 +182,21 @@ def test_stall_guard_and_iteration_limit():
     wl = q.trace_workload([0.0], [10], [1000])
     with pytest.raises(RuntimeError, match="iteration limit"):
         q.simulate(wl, "slai", max_iterations=100)
+
+
+def test_pure_python_mode_agrees():
+    # the kernels run with NUMBA_DISABLE_JIT=1 and give the same token times
+    import os
+    import subprocess
+    import sys
+
+    code = ("import queueing as q, numpy as np\n"
+            "wl = q.poisson_workload([300, 50, 700], [20, 5, 9], 5.0, 30, seed=0)\n"
+            "r = q.simulate(wl, 'slai', kv_capacity_tokens=1200)\n"
+            "print(repr(np.round(r.token_times, 12).tolist()))\n")
+    env = dict(os.environ, NUMBA_DISABLE_JIT="1")
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr
+    wl = q.poisson_workload([300, 50, 700], [20, 5, 9], 5.0, 30, seed=0)
+    r = q.simulate(wl, "slai", kv_capacity_tokens=1200)
+    assert eval(out.stdout) == np.round(r.token_times, 12).tolist()

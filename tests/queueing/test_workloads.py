@@ -13,6 +13,8 @@ def test_shipped_data():
     a, p2, d2 = q.azure_conv()
     assert a.shape == (19366,) and np.all(np.diff(a) >= 0)
     assert len(a) / a[-1] == pytest.approx(5.5, rel=0.05)
+    wl = q.azure_conv_workload(time_scale=2.0)
+    assert len(wl) == 19366 and wl.arrival[-1] == pytest.approx(2 * a[-1])
 
 
 def test_poisson_rate_cap_and_seed():
