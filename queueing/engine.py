@@ -61,6 +61,15 @@ Adding a scheduler
    ``check_invariants=True`` apply to it automatically.
 
 Everything is called by global name so that numba's on-disk cache works.
+
+Performance note: every jitted call that receives the state tuple increfs
+and decrefs each of its ~45 arrays (atomic operations of numba's runtime),
+which costs more than the work of a small helper. The engine's per-iteration
+kernels and the small helpers are therefore ``inline="always"``, and a
+scheduler's ``build`` should be one inlined kernel whose per-request loops call
+only the small inlined helpers (``kv_try_append``, ``batch_add``, heap
+operations), not other functions taking ``st``. Rare operations (``admit``,
+``preempt``) are ordinary calls to keep compile time down.
 """
 
 from collections import namedtuple
