@@ -19,7 +19,9 @@ allocation bounds it from above (Belady, which sees the future, can beat it).
   requests, value ``lambda_i``, cost ``v[i, L_i]``.
 
 ``method="exact"`` solves the integer program with HiGHS
-(:func:`scipy.optimize.milp`, relative gap 0); ``"greedy"`` takes the
+(:func:`scipy.optimize.milp`, relative gap 1e-9; if ``time_limit`` stops
+it, the best solution found is returned with HiGHS's bound as
+``upper_bound``); ``"greedy"`` takes the
 segments of each object's upper concave hull of (cost, value) in order of
 decreasing value per size unit, skipping what does not fit, then re-solves
 exactly the objects whose segments lie nearest the LP break (a "core" of a
@@ -30,6 +32,9 @@ distance to the exact optimum. ``"auto"``: exact up to ``EXACT_MAX_ITEMS`` items
 
 from __future__ import annotations
 
+import contextlib
+import os
+import sys
 from dataclasses import dataclass
 
 import numpy as np
@@ -41,6 +46,8 @@ __all__ = ["StaticAllocation", "static_optimum", "static_lfu_allocation", "EXACT
 
 #: ``method="auto"`` solves exactly up to this many candidate items.
 EXACT_MAX_ITEMS = 2000
+#: relative optimality gap asked of HiGHS (0 can take minutes on catalogs of equal sizes)
+_MIP_GAP = 1e-9
 _MODES = {"layered": "llru", "versions": "lru", "full": "full"}
 _OBJECTIVES = ("hit", "byte")
 
@@ -65,8 +72,9 @@ class StaticAllocation:
         Layered mode: fraction of requested layers in the content.
     upper_bound : float
         Bound on the best objective value (hit or byte ratio) of any
-        allocation: the LP relaxation for ``greedy``, the value itself for
-        ``exact``, NaN for ``lfu``.
+        allocation: the LP relaxation for ``greedy``; for ``exact`` HiGHS's
+        bound (the value itself, to a relative 1e-9, unless ``time_limit``
+        stopped the solver); NaN for ``lfu``.
     gap : float
         ``upper_bound`` minus the objective value of this allocation.
     layers : numpy.ndarray
@@ -183,7 +191,7 @@ def _result(prob: _Problem, choice: np.ndarray, method: str, objective: str, cap
         byte_hit_ratio=float(min(ratios[1], 1.0)),
         layer_hit_ratio=float(min(ratios[2], 1.0)) if prob.mode == "layered" else None,
         upper_bound=float(upper),
-        gap=float(upper) - float(achieved),
+        gap=max(float(upper) - float(achieved), 0.0) if np.isfinite(upper) else float("nan"),
         layers=layers,
     )
 
@@ -314,6 +322,24 @@ def _greedy(prob: _Problem, capacity: float, core: int):
     return choice, lp
 
 
+@contextlib.contextmanager
+def _quiet_stdout():
+    """Silence file descriptor 1: HiGHS (scipy 1.17) prints MIP debug lines from C++."""
+    sys.stdout.flush()
+    try:
+        saved = os.dup(1)
+    except OSError:  # no usable descriptor 1: nothing to silence
+        yield
+        return
+    try:
+        with open(os.devnull, "w") as null:
+            os.dup2(null.fileno(), 1)
+            yield
+    finally:
+        os.dup2(saved, 1)
+        os.close(saved)
+
+
 def _exact(prob: _Problem, capacity: float, time_limit: float, groups_mask=None):
     """Exact MCKP by HiGHS (relative gap 0), over the groups in ``groups_mask`` (default all)."""
     from scipy.optimize import Bounds, LinearConstraint, milp
@@ -333,13 +359,16 @@ def _exact(prob: _Problem, capacity: float, time_limit: float, groups_mask=None)
         _, row = np.unique(groups, return_inverse=True)
         a = csr_array((np.ones(groups.size), (row, np.arange(groups.size))))
         cons.append(LinearConstraint(a, -np.inf, 1.0))
-    res = milp(c, integrality=np.ones(c.size), bounds=Bounds(0, 1), constraints=cons,
-               options={"mip_rel_gap": 0.0, "time_limit": float(time_limit)})  # fmt: skip
-    if res.x is None or res.status != 0:
+    with _quiet_stdout():
+        res = milp(c, integrality=np.ones(c.size), bounds=Bounds(0, 1), constraints=cons,
+                   options={"mip_rel_gap": _MIP_GAP, "time_limit": float(time_limit)})  # fmt: skip
+    if res.x is None:
         raise RuntimeError(f"exact static optimum not found ({res.message}); use method='greedy'")
     x = res.x > 0.5
     choice[groups[x]] = options[x] + 1
-    return choice, float(-res.fun)
+    # HiGHS's dual bound: the optimum is at most this (equal to the value when solved to the gap)
+    bound = -float(getattr(res, "mip_dual_bound", res.fun) or res.fun)
+    return choice, max(bound, float(-res.fun))
 
 
 # --------------------------------------------------------------------------
