@@ -200,3 +200,41 @@ def test_pure_python_mode_agrees():
     wl = q.poisson_workload([300, 50, 700], [20, 5, 9], 5.0, 30, seed=0)
     r = q.simulate(wl, "slai", kv_capacity_tokens=1200)
     assert eval(out.stdout) == np.round(r.token_times, 12).tolist()
+
+
+def test_invariant_checker_fires():
+    # the per-iteration checker itself: a consistent state passes, each corruption is caught
+    from queueing.engine import DECODE, PREFILL, Config, Spec, _check, new_state
+
+    def setup():
+        st = new_state(3, 1, 4, 10, np.zeros(3, bool))
+        spec = Spec(np.zeros(3), np.array([20, 20, 20]), np.full(3, 0.5), np.zeros(3, np.int64))
+        cfg = Config(8, 4, 4, 8192, 16, 10, 1, 0, 0, 0, 0, np.zeros(3), np.zeros(1), 1, 1, 0, 10**9)
+        st.replica[:2] = 0
+        st.phase[:2] = (PREFILL, DECODE)
+        st.target[:2] = 20
+        st.kv_blocks[:2] = (2, 2)
+        st.kv_tokens[1] = 21
+        st.free_blocks[0] = 6
+        st.active[0, :2] = (0, 1)
+        st.n_active[0] = 2
+        st.bid[0, :2] = (0, 1)
+        st.btok[0, :2] = (5, 1)
+        st.blen[0] = 2
+        return spec, st, cfg
+
+    spec, st, cfg = setup()
+    assert _check(spec, st, cfg, 0, 5, 1) == 0
+    assert _check(spec, st, cfg, 0, 8, 1) == 1          # over the token budget
+    spec, st, cfg = setup(); st.free_blocks[0] = 7
+    assert _check(spec, st, cfg, 0, 5, 1) == 2          # KV books disagree
+    spec, st, cfg = setup(); cfg = cfg._replace(max_active=1)
+    assert _check(spec, st, cfg, 0, 5, 1) == 3          # active cap
+    spec, st, cfg = setup(); st.bid[0, 1] = 0
+    assert _check(spec, st, cfg, 0, 5, 1) == 4          # repeated entry
+    spec, st, cfg = setup(); st.kv_tokens[1] = 33
+    assert _check(spec, st, cfg, 0, 5, 1) == 5          # decode beyond its blocks
+    spec, st, cfg = setup(); st.last_end[0] = 1.0
+    assert _check(spec, st, cfg, 0, 5, 1) == 6          # time went backwards
+    spec, st, cfg = setup(); st.btok[0, 0] = 21
+    assert _check(spec, st, cfg, 0, 5, 1) == 7          # chunk overruns the prompt
