@@ -21,7 +21,10 @@ active requests:
 
 A decode that needs a KV block when none is free preempts the newest paused
 prefill not in this batch, else itself (recompute). Ties in LST go to the
-earlier arrival. Registered as "slai-fcfs-fixed", "slai-spf-fixed", "slai",
+earlier arrival. Preempted requests rejoin the waiting queue (at its front
+under FCFS, by their recompute length under SPF). The mean batch duration is
+the running mean of the spec (one version of the authors' code uses an
+exponential moving average instead). Registered as "slai-fcfs-fixed", "slai-spf-fixed", "slai",
 "slai-priority"; ``sched_params = (theta_low, theta_high, kv_threshold)``.
 """
 
