@@ -44,7 +44,7 @@ from functools import lru_cache
 
 import numpy as np
 
-from .che import _tail_sums
+from .che import _tail_sums, _validate, che_llru_hit_ratio
 
 __all__ = [
     "che_item_expressions",
@@ -389,8 +389,6 @@ def layer_split_effect(popularity, version_probs, layer_sizes, capacity, layer: 
     -------
     LayerSplitEffect
     """
-    from .che import _validate, che_llru_hit_ratio
-
     inp = _validate(popularity, version_probs, layer_sizes, "llru")
     p_new, s_new = split_layer(inp.P if inp.P.shape[0] > 1 else inp.P[0], inp.s, layer, size_fraction,
                                prob_fraction, overhead)  # fmt: skip
