@@ -61,8 +61,10 @@ def _dense_objects(objects: np.ndarray) -> np.ndarray:
         raise ValueError(f"objects must be non-negative integer ids, found {lo}")
     if hi >= max(objects.size, 1 << 20):
         # Sparse ids: as many table slots as distinct ids, not as the largest id.
-        objects = np.unique(objects, return_inverse=True)[1]
-        hi = objects.size
+        from .remap import remap_ids
+
+        objects, originals = remap_ids(objects)
+        hi = originals.size
     return _id_array(objects, hi)
 
 
@@ -250,6 +252,8 @@ def _simulate(driver, new_state, objects, versions, policy, capacity, catalog, s
         driver.next_uses(mode_code, objects, versions, n_layers, n_items, n_accesses, nexts)
     else:
         nexts = np.empty(0, dtype=np.int32)
+    if spans.size and spans.max() <= capacity:
+        spans = np.empty(0)  # every layer fits with its lower layers: skip the check
     unit = req_sizes.size == 0 and bool(np.all(item_sizes == 1.0))
     if unit:
         item_sizes = np.empty(0)  # the driver then uses size 1 without a table lookup

@@ -2,6 +2,13 @@
 
 Every policy works on *items* with dense 0-based ids ``0..n_items-1`` and
 sizes in the capacity's unit. A policy is a small ``access`` function on a
-shared tuple of state arrays (:mod:`.state`); :mod:`.driver` maps requests to
-items (layering lives there, once) and calls the policy by integer code.
+shared tuple of state arrays (:mod:`.state`): :mod:`.recency` (LRU, FIFO),
+:mod:`.lfu` (in-cache and perfect LFU) and :mod:`.belady`, the last two on
+the indexed heap of :mod:`.heap`. :mod:`.driver` maps requests to items
+(layering lives there, once) and holds the one simulation loop, compiled once
+per policy (``run_lru``, ...), which Python calls by global name.
+
+Developer note: numba's on-disk cache is keyed on the file of the compiled
+function, not on the modules it inlines. After editing a policy module,
+delete ``layercache/kernels/__pycache__`` so that the driver is recompiled.
 """

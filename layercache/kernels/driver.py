@@ -24,12 +24,17 @@ from numba import njit
 
 from .belady import belady_access
 from .lfu import lfu_access
+from .prefetch import prefetch
 from .recency import recency_access
 
 # policy codes
 LRU, FIFO, LFU, PERFECT_LFU, BELADY = 0, 1, 2, 3, 4
 # mode codes
 LAYERED, VERSIONS, FULL, FLAT = 0, 1, 2, 3
+# requests between prefetching an item's table entries and using them, and
+# between prefetching an LRU item's list neighbours and using them
+AHEAD = 16
+NEAR = 8
 
 
 @njit(cache=True, inline="always")
@@ -116,11 +121,35 @@ def _loop(policy, mode, objects, versions, n_layers, item_sizes, spans, version_
     counts : int64 array [requests, hits, items requested, items hit]
     volumes : float64 array [bytes requested, bytes hit]
     """
+    links, slots, pos, count, isize = state[0], state[1], state[2], state[3], state[4]
     record = per_request.size > 0
     n_counted = n_full = n_items_req = n_items_hit = 0
     bytes_requested = bytes_served = 0.0
     a = 0
-    for t in range(objects.size):
+    n = objects.size
+    for t in range(n):
+        if t + AHEAD < n:
+            ahead, _ = _request_items(mode, objects, versions, n_layers, t + AHEAD)
+            if policy == LRU or policy == FIFO:
+                prefetch(links, 2 * ahead)
+            else:
+                prefetch(pos, ahead)
+                if policy == LFU or policy == PERFECT_LFU:
+                    prefetch(count, ahead)
+            if item_sizes.size > 0:
+                prefetch(item_sizes, ahead)
+            if isize.size > 0:
+                prefetch(isize, ahead)
+            if spans.size > 0:
+                prefetch(spans, ahead)
+        if policy == LRU and t + NEAR < n:
+            # a hit will unlink the item: fetch its list neighbours (the item's
+            # own entry was prefetched AHEAD requests ago)
+            near, kn = _request_items(mode, objects, versions, n_layers, t + NEAR)
+            top = near + kn - 1
+            if links[2 * top] >= 0:
+                prefetch(links, 2 * links[2 * top])
+                prefetch(links, 2 * links[2 * top + 1])
         base, k = _request_items(mode, objects, versions, n_layers, t)
         n_hit = 0
         bytes_req = 0.0

@@ -9,6 +9,8 @@ than the capacity is never admitted. ``isize`` as in :mod:`.state`.
 
 from numba import njit
 
+from .prefetch import prefetch
+
 
 @njit(cache=True, inline="always")
 def _unlink(links, x):
@@ -56,4 +58,9 @@ def recency_access(links, isize, fstate, item, size, capacity, promote):
     if isize.size > 0:
         isize[item] = size
     fstate[0] = occupied + size
+    # warm up the next eviction: the tail's size and its predecessor's links
+    tail = links[2 * sentinel]
+    prefetch(links, 2 * links[2 * tail])
+    if isize.size > 0:
+        prefetch(isize, tail)
     return False
