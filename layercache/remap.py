@@ -7,8 +7,9 @@ taken as their 64-bit two's-complement pattern, so ``-1`` is kept as
 ``2**64 - 1``; ``original_ids.view(np.int64)`` recovers signed values.
 
 The work is an open-addressing hash table (linear probing, load factor at
-most 1/2) in a small Numba kernel, which is several times faster than
-``np.unique`` (a sort) and keeps state across chunks, so a trace larger than
+most 1/2) in a small Numba kernel that prefetches the slot of the id 32
+positions ahead; it is several times faster than ``np.unique`` (a sort) or
+``pandas.factorize`` and keeps state across chunks, so a trace larger than
 memory is remapped chunk by chunk with consistent ids (:class:`IdRemapper`).
 """
 
@@ -17,10 +18,13 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+from .kernels.prefetch import prefetch
+
 __all__ = ["IdRemapper", "remap_ids"]
 
 _EMPTY = -1  # value of an unused hash slot
 _MIN_SLOTS = 1 << 12
+_AHEAD = 32  # ids between prefetching a slot and probing it (hides cache misses on big tables)
 
 
 @njit(cache=True)
@@ -38,7 +42,12 @@ def _remap_kernel(ids, start, out, keys, vals, shift, originals, count, limit):
     and are appended to ``originals``.
     """
     mask = np.uint64(keys.size - 1)
-    for k in range(start, ids.size):
+    n = ids.size
+    for k in range(start, n):
+        if k + _AHEAD < n:
+            ahead = _slot(ids[k + _AHEAD], shift)
+            prefetch(keys, ahead)
+            prefetch(vals, ahead)
         key = ids[k]
         h = _slot(key, shift)
         while True:
@@ -56,7 +65,7 @@ def _remap_kernel(ids, start, out, keys, vals, shift, originals, count, limit):
                 out[k] = v
                 break
             h = (h + np.uint64(1)) & mask
-    return ids.size, count
+    return n, count
 
 
 @njit(cache=True)

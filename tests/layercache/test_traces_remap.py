@@ -117,6 +117,7 @@ def test_kernels_run_as_plain_python(monkeypatch):
     for name in ("_remap_kernel", "_rebuild_kernel", "_slot"):
         kernel = getattr(remap_module, name)
         monkeypatch.setattr(remap_module, name, getattr(kernel, "py_func", kernel))
+    monkeypatch.setattr(remap_module, "prefetch", lambda arr, i: None)  # a JIT intrinsic; a no-op hint
     rng = np.random.default_rng(3)
     ids = random_raw_ids(rng, 6_000, 3_000)
     remapper = IdRemapper()
