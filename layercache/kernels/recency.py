@@ -1,10 +1,13 @@
 """LRU and FIFO on a doubly linked list (see :mod:`.state` for the layout).
 
-``links[2 * x]`` is the item before ``x`` (towards the least recent end),
-``links[2 * x + 1]`` the one after; both in one cache line per item. FIFO is
-LRU without promotion on a hit: one implementation, a flag. Eviction pops the
-least recent (or first inserted) item until the new one fits; an item larger
-than the capacity is never admitted. ``isize`` as in :mod:`.state`.
+``links[2 * x]`` is the neighbour of ``x`` on the most recent side (the
+sentinel for the most recent item), ``links[2 * x + 1]`` the one on the least
+recent side; both share a cache line. The sentinel ``S`` closes the ring:
+``links[2 * S + 1]`` is the most recent item, ``links[2 * S]`` the least
+recent (the next victim). FIFO is LRU without promotion on a hit: one
+implementation, a flag. Eviction pops the least recent (or first inserted)
+item until the new one fits; an item larger than the capacity is never
+admitted. ``isize`` as in :mod:`.state`.
 """
 
 from numba import njit
