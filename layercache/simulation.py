@@ -55,7 +55,7 @@ def _check_warmup(warmup, n: int) -> int:
 def _dense_objects(objects: np.ndarray) -> np.ndarray:
     """Objects as int32/int64 ids that index a table; remapped if sparse."""
     if objects.size == 0:
-        return objects.astype(np.int64)
+        return objects.astype(np.int32)
     lo, hi = int(objects.min()), int(objects.max())
     if lo < 0:
         raise ValueError(f"objects must be non-negative integer ids, found {lo}")
@@ -198,19 +198,18 @@ def simulate(
         objects outside the catalog, sizes not > 0 or of the wrong length,
         warmup outside 0..n.
     """
-    from .kernels import driver
-    from .kernels.state import new_state
-
     result, _ = _simulate(
-        driver, new_state, objects, versions, policy, capacity, catalog, sizes, layered, warmup,
-        full_object_only, bypass, per_request,
+        objects, versions, policy, capacity, catalog, sizes, layered, warmup, full_object_only, bypass, per_request
     )
     return result
 
 
-def _simulate(driver, new_state, objects, versions, policy, capacity, catalog, sizes, layered, warmup,
-              full_object_only, bypass, per_request):
+def _simulate(objects, versions, policy, capacity, catalog, sizes, layered, warmup, full_object_only, bypass,
+              per_request):
     """:func:`simulate`, also returning the final cache state (for tests)."""
+    from .kernels import driver  # numba loads on first simulation, not on import
+    from .kernels.state import new_state
+
     if policy not in POLICIES:
         raise ValueError(f"policy must be one of {POLICIES}, got {policy!r}")
     if bypass and policy != "belady":
@@ -244,6 +243,8 @@ def _simulate(driver, new_state, objects, versions, policy, capacity, catalog, s
         req_sizes = np.empty(0)
         n_layers = catalog.n_layers
 
+    if n_items >= _INT32_MAX:
+        raise ValueError(f"at most 2**31 - 2 cacheable items are supported, this trace needs {n_items}")
     code = POLICIES.index(policy)
     mode_code = _MODES.index(mode)
     if policy == "belady":

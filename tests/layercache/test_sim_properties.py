@@ -5,8 +5,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import layercache as lc
-from layercache.kernels import driver
-from layercache.kernels.state import cached_items, new_state
+from layercache.kernels.state import cached_items
 from layercache.simulation import _simulate
 
 ids = st.lists(st.integers(0, 9), min_size=1, max_size=60)
@@ -76,8 +75,7 @@ def test_llru_cached_layers_are_a_prefix(trace, capacity, variable):
     cat = lc.Catalog(sizes)
     before = np.zeros((10, L), dtype=bool)
     for t in range(1, len(objects) + 1):
-        res, state = _simulate(driver, new_state, objects[:t], versions[:t], "lru", capacity, cat, None,
-                               True, 0, False, False, True)
+        res, state = _simulate(objects[:t], versions[:t], "lru", capacity, cat, None, True, 0, False, False, True)
         cached = np.zeros((10, L), dtype=bool)
         cached.flat[cached_items(state)] = True
         # prefix: no cached layer above a missing one
