@@ -6,6 +6,7 @@ Usage::
     python -m paper_repro --full     # the sizes stated in each study's docstring
     python -m paper_repro --only lc_hit_vs_cache q_ttft_vs_qps
     python -m paper_repro --list
+    python -m paper_repro --fresh    # discard cached sweep points (they resume interrupted runs)
 
 Each study is a module ``paper_repro/<name>.py`` with a docstring stating its
 parameters (and where they differ from the paper), ``compute(quick) ->
@@ -18,10 +19,11 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import shutil
 import sys
 import time
 
-from .paths import FIGURES, STYLE
+from .paths import CACHE, FIGURES, STYLE
 
 #: Studies in the order they run.
 STUDIES = [
@@ -80,6 +82,7 @@ def main(argv=None) -> int:
     parser.add_argument("--full", action="store_true", help="paper-sized runs instead of quick mode")
     parser.add_argument("--only", nargs="+", metavar="STUDY", help="run only these studies")
     parser.add_argument("--list", action="store_true", help="list the studies and exit")
+    parser.add_argument("--fresh", action="store_true", help="discard cached sweep results first")
     args = parser.parse_args(argv)
 
     if args.list:
@@ -91,6 +94,8 @@ def main(argv=None) -> int:
     if unknown:
         parser.error(f"unknown study {unknown}; choose from {STUDIES}")
 
+    if args.fresh:
+        shutil.rmtree(CACHE, ignore_errors=True)
     FIGURES.mkdir(exist_ok=True)
     quick = not args.full
     rows = []

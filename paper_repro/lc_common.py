@@ -65,6 +65,9 @@ def evaluate(point: dict) -> dict:
             sz = catalog.layer_sizes if model == "llru" else catalog.version_sizes
             out[label + " model"] = lc.che_hit_ratio(popularity, version_probs, sz, capacity,
                                                      model=model).hit_ratio
+    for mode in ("layered", "versions"):
+        out[f"static optimum ({mode})"] = lc.static_optimum(popularity, version_probs, catalog, capacity,
+                                                           mode=mode).hit_ratio
     return out
 
 

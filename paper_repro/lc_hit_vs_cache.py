@@ -6,8 +6,10 @@ size, layering overhead theta = 0.1 on every enhancement layer, Zipf(0.8)
 object popularity, uniform version popularity, 10N warm-up and 30N counted
 IRM requests, cache sizes 1%..50% of the catalog's N full objects. Policies:
 Layered LRU, LFU and Belady (items are layers) against LRU, LFU and Belady on
-stand-alone versions, and LRU caching only full objects; lines are the
-characteristic-time models of the three LRU variants.
+stand-alone versions, and LRU caching only full objects; black lines are the
+characteristic-time models of the three LRU variants, and on the right the
+static optimum under IRM (the best fixed cache content knowing the
+popularities; Belady can beat it since it sees the future trace).
 """
 
 import matplotlib.pyplot as plt
@@ -23,7 +25,7 @@ def compute(quick: bool = True):
                 version_kind="uniform", overhead=0.1)
     base["seed"] = point_seed(base)
     points = [dict(base, cache_fraction=f) for f in FRACTIONS]
-    return run_sweep("lc_hit_vs_cache_v2", points, evaluate)
+    return run_sweep("lc_hit_vs_cache", points, evaluate)
 
 
 def plot(table):
@@ -31,6 +33,9 @@ def plot(table):
     plot_curves(ax1, table, "cache_fraction", ["LLRU", "LRU (versions)", "LRU (full object)"])
     ax1.set(title="LRU variants: simulation (markers) and Che model (black)")
     plot_curves(ax2, table, "cache_fraction", [label for label, _, _ in POLICIES], models=False)
+    ax2.plot(table["cache_fraction"], table["static optimum (layered)"], "k-", lw=2, label="static optimum (layered)")
+    ax2.plot(table["cache_fraction"], table["static optimum (versions)"], "k--", lw=2,
+             label="static optimum (versions)")
     ax2.set(title="layered (filled) versus stand-alone versions (hollow)")
     for ax in (ax1, ax2):
         ax.set(xscale="log", xlabel="cache size (fraction of the N full objects)")

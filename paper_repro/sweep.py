@@ -2,13 +2,17 @@
 
 A sweep point is a dict of parameters; its result is a dict of numbers. The
 seed of every point is derived from its parameters (never from the order of
-the sweep), so serial and parallel runs give the same numbers.
+the sweep), so serial and parallel runs give the same numbers. The cache file
+is keyed by the source of the module that defines ``evaluate``, so editing a
+study starts it afresh; ``python -m paper_repro --fresh`` clears every cache.
 """
 
 from __future__ import annotations
 
 import hashlib
+import inspect
 import json
+import sys
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Callable, Iterable
@@ -37,12 +41,12 @@ def run_sweep(
     cache_dir: Path = CACHE,
     progress: bool = True,
 ) -> pd.DataFrame:
-    """Evaluate ``evaluate(params)`` on every point, resuming from ``cache_dir/name.jsonl``.
+    """Evaluate ``evaluate(params)`` on every point, resuming from a cache file.
 
     Parameters
     ----------
     name : str
-        Sweep name; also the cache file's stem. Change it when the model changes.
+        Sweep name; the cache file is ``cache_dir/<name>-<hash of evaluate's module>.jsonl``.
     points : iterable of dict
         Parameters of each point (JSON-serialisable values).
     evaluate : callable
@@ -57,7 +61,8 @@ def run_sweep(
     """
     points = list(points)
     cache_dir.mkdir(parents=True, exist_ok=True)
-    path = cache_dir / f"{name}.jsonl"
+    source = inspect.getsource(sys.modules[evaluate.__module__])
+    path = cache_dir / f"{name}-{hashlib.sha256(source.encode()).hexdigest()[:12]}.jsonl"
     done: dict[str, dict] = {}
     if path.exists():
         for line in path.read_text().splitlines():
