@@ -45,3 +45,12 @@ def test_paper_direction_slai_beats_sarathi():
         a = q.simulate(wl, "sarathi").summary().loc["all", "ttft_p50"]
         b = q.simulate(wl, "slai").summary().loc["all", "ttft_p50"]
         assert b < a, qps
+
+
+def test_overloaded_spf_run_does_not_pass_the_median_delay_criterion():
+    # SPF keeps the median scheduling delay low while long prompts starve; the keep-up
+    # condition must stop the search near lambda* instead of at several times it.
+    prompt, output = q.sharegpt4()
+    bound = q.lambda_star(prompt, output).rate
+    res = capacity_search("sarathi-spf", prompt, output, criterion="sarathi", n_requests=1024, seed=3)
+    assert 0.5 * bound < res.capacity <= 1.1 * bound
