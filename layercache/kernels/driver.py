@@ -23,7 +23,7 @@ import numpy as np
 from numba import njit
 
 from .belady import belady_access
-from .lfu import lfu_access
+from .lfu import lfu_access, perfect_lfu_access
 from .prefetch import prefetch
 from .recency import recency_access
 
@@ -75,7 +75,9 @@ def _access(policy, state, item, size, capacity, next_use, tie, bypass):
         return recency_access(links, isize, fstate, item, size, capacity, policy == LRU)
     if policy == BELADY:
         return belady_access(slots, pos, isize, fstate, istate, item, size, capacity, next_use, tie, bypass)
-    return lfu_access(slots, pos, count, isize, fstate, istate, item, size, capacity, policy == PERFECT_LFU)
+    if policy == LFU:
+        return lfu_access(links, pos, slots, isize, fstate, istate, item, size, capacity)
+    return perfect_lfu_access(slots, pos, count, isize, fstate, istate, item, size, capacity)
 
 
 @njit(cache=True, inline="always")
@@ -134,7 +136,9 @@ def _loop(policy, mode, objects, versions, n_layers, item_sizes, spans, version_
                 prefetch(links, 2 * ahead)
             else:
                 prefetch(pos, ahead)
-                if policy == LFU or policy == PERFECT_LFU:
+                if policy == LFU:
+                    prefetch(links, 2 * ahead)
+                if policy == PERFECT_LFU:
                     prefetch(count, ahead)
             if item_sizes.size > 0:
                 prefetch(item_sizes, ahead)

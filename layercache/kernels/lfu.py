@@ -1,31 +1,55 @@
-"""LFU, in-cache and perfect, on the indexed heap (:mod:`.heap`).
+"""LFU: in-cache on frequency buckets (:mod:`.buckets`), perfect on the indexed heap (:mod:`.heap`).
 
-Key of a cached item: ``(count, stamp)`` where ``stamp`` is the access stamp
-at which the count reached its current value, so among equal counts the item
-that got there first is evicted first (least recently used among equals, as
-libCacheSim's LFU). ``count[item]`` is the request count: in-cache LFU
-restarts it at 1 when the item is (re)admitted, perfect LFU counts every
-request ever made for the item. ``isize`` as in :mod:`.state`.
+Both evict the item with the fewest requests; among equal counts the item
+whose count reached its current value first leaves first (least recently
+used among equals, as libCacheSim's LFU). In-cache LFU counts requests since
+the item's admission (a re-admitted item restarts at 1): its counts only
+ever grow by one, so a bucket per count gives O(1) accesses. Perfect LFU
+counts every request ever made for an item (``count[item]``); an admitted
+item may enter at any count, so it keeps the heap keyed by ``(count,
+stamp)``, ``stamp`` being the access at which the count reached its value.
+``isize`` as in :mod:`.state`.
 """
 
 import numpy as np
 from numba import njit
 
+from .buckets import buckets_hit, buckets_insert, buckets_pop
 from .heap import heap_make_room, heap_push, heap_rekey
 
 
 @njit(cache=True, inline="always")
-def lfu_access(slots, pos, count, isize, fstate, istate, item, size, capacity, perfect):
-    """Access ``item``; return True on a hit (see module docstring)."""
+def lfu_access(links, pos, nodes, isize, fstate, istate, item, size, capacity):
+    """In-cache LFU: access ``item``; return True on a hit."""
+    if pos[item] >= 0:
+        buckets_hit(links, pos, nodes, istate, item)
+        return True
+    if size > capacity:
+        return False
+    occupied = fstate[0]
+    while occupied + size > capacity:
+        victim = buckets_pop(links, pos, nodes, istate)
+        if victim < 0:
+            occupied = 0.0  # empty: drop rounding drift of non-integer sizes
+            break
+        occupied -= isize[victim] if isize.size > 0 else 1.0
+    buckets_insert(links, pos, nodes, istate, item)
+    if isize.size > 0:
+        isize[item] = size
+    fstate[0] = occupied + size
+    return False
+
+
+@njit(cache=True, inline="always")
+def perfect_lfu_access(slots, pos, count, isize, fstate, istate, item, size, capacity):
+    """Perfect LFU: access ``item``; return True on a hit."""
     stamp = istate[1] + 1
     istate[1] = stamp
+    c = count[item] + 1
+    count[item] = c
     if pos[item] >= 0:
-        c = count[item] + 1
-        count[item] = c
         heap_rekey(slots, pos, istate, item, c, stamp)
         return True
-    c = count[item] + 1 if perfect else 1
-    count[item] = c
     if size > capacity:
         return False
     no_limit = np.iinfo(np.int64).max

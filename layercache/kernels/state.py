@@ -2,17 +2,22 @@
 
 ``(links, slots, pos, count, isize, fstate, istate)``:
 
-- ``links`` : int32, shape (2 * (n_items + 1),) -- doubly linked recency list
-  of LRU/FIFO (:mod:`.recency`); ``links[2 * x] == -1`` means x is not
-  cached; item ``n_items`` is the sentinel. Empty for heap policies.
-- ``slots`` : int64, shape (3 * n_items,) -- the indexed min-heap of
-  LFU/Belady (:mod:`.heap`); ``pos`` : int32, shape (n_items,), an item's
-  slot or -1 when not cached. Empty for list policies.
-- ``count`` : int64, shape (n_items,) -- LFU request counts; empty otherwise.
+- ``links`` : int32, shape (2 * (n_items + 1),) -- doubly linked item lists:
+  the recency list of LRU/FIFO (:mod:`.recency`; item ``n_items`` is its
+  sentinel) or the bucket lists of in-cache LFU (:mod:`.buckets`);
+  ``links[2 * x] == -1`` means x is not cached. Empty for heap policies.
+- ``slots`` : int64 -- the indexed min-heap of perfect LFU/Belady
+  (:mod:`.heap`, shape (3 * n_items,)) or the bucket nodes of in-cache LFU
+  (:mod:`.buckets`, shape (4 * (n_items + 2),)); ``pos`` : int32, shape
+  (n_items,), an item's slot or bucket, -1 when not cached. Empty for list
+  policies.
+- ``count`` : int64, shape (n_items,) -- perfect LFU request counts; empty
+  otherwise.
 - ``isize`` : float64, shape (n_items,) -- size of each item when admitted;
   empty for unit sizes (every item has size 1 and nothing is stored).
 - ``fstate`` : float64, shape (1,) -- ``[occupied]``, in capacity units.
-- ``istate`` : int64, shape (2,) -- ``[heap length, access stamp]``.
+- ``istate`` : int64, shape (2,) -- ``[heap length, access stamp]``; for
+  in-cache LFU ``[free node list, first unused node]``.
 
 Built in Python by :func:`new_state`; kernels only read and write it.
 """
@@ -22,24 +27,32 @@ from __future__ import annotations
 import numpy as np
 
 LIST_POLICIES = ("lru", "fifo")
-COUNT_POLICIES = ("lfu", "perfect_lfu")
+BUCKET_POLICIES = ("lfu",)
 
 
 def new_state(n_items: int, policy: str, unit_sizes: bool = False):
     """Allocate an empty cache over ``n_items`` items for ``policy``."""
     n = int(n_items)
+    istate = np.zeros(2, dtype=np.int64)
     if policy in LIST_POLICIES:
         links = np.full(2 * (n + 1), -1, dtype=np.int32)
         links[2 * n] = links[2 * n + 1] = n  # empty circular list: the sentinel alone
+        slots = np.zeros(0, dtype=np.int64)
         m = 0
+    elif policy in BUCKET_POLICIES:
+        links = np.full(2 * (n + 1), -1, dtype=np.int32)
+        slots = np.zeros(4 * (n + 2), dtype=np.int64)
+        slots[1] = -1  # node 0, the sentinel, alone in the ring of buckets
+        istate[:] = (-1, 1)  # no free node; node 1 is the first unused
+        m = n
     else:
         links = np.empty(0, dtype=np.int32)
+        slots = np.zeros(3 * n, dtype=np.int64)
         m = n
-    slots = np.zeros(3 * m, dtype=np.int64)
     pos = np.full(m, -1, dtype=np.int32)
-    count = np.zeros(n if policy in COUNT_POLICIES else 0, dtype=np.int64)
+    count = np.zeros(n if policy == "perfect_lfu" else 0, dtype=np.int64)
     isize = np.zeros(0 if unit_sizes else n, dtype=np.float64)
-    return (links, slots, pos, count, isize, np.zeros(1), np.zeros(2, dtype=np.int64))
+    return (links, slots, pos, count, isize, np.zeros(1), istate)
 
 
 def cached_items(state) -> np.ndarray:
