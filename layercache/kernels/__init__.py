@@ -3,8 +3,8 @@
 Every policy works on *items* with dense 0-based ids ``0..n_items-1`` and
 sizes in the capacity's unit. A policy is a small ``access`` function on a
 shared tuple of state arrays (:mod:`.state`): :mod:`.recency` (LRU, FIFO),
-:mod:`.lfu` (in-cache and perfect LFU) and :mod:`.belady`, the last two on
-the indexed heap of :mod:`.heap`. :mod:`.driver` maps requests to items
+:mod:`.lfu` (in-cache LFU on the frequency buckets of :mod:`.buckets`,
+perfect LFU on the indexed heap of :mod:`.heap`) and :mod:`.belady` (heap). :mod:`.driver` maps requests to items
 (layering lives there, once) and holds the one simulation loop, compiled once
 per policy (``run_lru``, ...), which Python calls by global name.
 
