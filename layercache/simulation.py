@@ -248,9 +248,9 @@ def _simulate(objects, versions, policy, capacity, catalog, sizes, layered, warm
     code = POLICIES.index(policy)
     mode_code = _MODES.index(mode)
     if policy == "belady":
-        n_accesses = int(versions.sum(dtype=np.int64)) if mode == "layered" else n
-        nexts = np.empty(n_accesses, dtype=np.int32 if n < _INT32_MAX else np.int64)
-        driver.next_uses(mode_code, objects, versions, n_layers, n_items, n_accesses, nexts)
+        nexts = np.empty(n, dtype=np.int32 if n < _INT32_MAX else np.int64)
+        n_keys = n_items // n_layers if mode == "layered" else n_items
+        driver.next_requests(mode_code, objects, versions, n_layers, n_keys, nexts)
     else:
         nexts = np.empty(0, dtype=np.int32)
     if spans.size and spans.max() <= capacity:

@@ -49,23 +49,62 @@ def _request_items(mode, objects, versions, n_layers, t):
 
 
 @njit(cache=True)
-def next_uses(mode, objects, versions, n_layers, n_items, n_accesses, out):
-    """Fill ``out[a]`` with the next request index using the item of access ``a``.
+def next_requests(mode, objects, versions, n_layers, n_keys, out):
+    """Fill ``out[t]`` with the next request after ``t`` for the same key.
 
-    ``out`` has shape (n_accesses,), accesses in simulation order; the value
-    ``len(objects)`` means never again. In layered mode the next use of layer
-    j of object i is the next request for i with version >= j.
+    The key is the object in layered mode and the item otherwise, so
+    ``out`` (shape (n,)) chains each object's (item's) requests; the value
+    ``len(objects)`` means none. Belady's next uses follow from it (see
+    :func:`_layer_next_uses`): one word per request instead of one per item
+    access.
     """
     n = objects.size
-    last = np.full(n_items, n, dtype=out.dtype)
-    a = n_accesses
+    last = np.full(n_keys, n, dtype=out.dtype)
     for t in range(n - 1, -1, -1):
-        base, k = _request_items(mode, objects, versions, n_layers, t)
-        a -= k
-        for idx in range(k):
-            item = base + k - 1 - idx
-            out[a + idx] = last[item]
-            last[item] = t
+        if mode == LAYERED:
+            key = np.int64(objects[t])
+        else:
+            key, _ = _request_items(mode, objects, versions, n_layers, t)
+        out[t] = last[key]
+        last[key] = t
+
+
+@njit(cache=True)
+def next_uses(mode, objects, versions, n_layers, n_items, n_accesses, out):
+    """Non-layered modes: ``out[t]`` (shape (n,)) is the next request after ``t`` for its item.
+
+    :func:`next_requests` under the name :func:`layercache.traces.next_access`
+    calls (one access per request, so ``n_accesses == n``).
+    """
+    if mode == LAYERED or n_accesses != objects.size:
+        raise ValueError("next_uses: one access per request only (non-layered modes)")
+    next_requests(mode, objects, versions, n_layers, n_items, out)
+
+
+@njit(cache=True, inline="always")
+def _layer_next_uses(mode, versions, chain, t, k, out):
+    """Fill ``out[m]`` (m < k) with the next use of the (m+1)-th item of request ``t``.
+
+    In layered mode layer j of object i is next used by the next request for
+    i with version >= j: one walk along the object's chain, nearest layer
+    first, serves all k layers. Other modes have k = 1 and the next request
+    of the chain is the next use.
+    """
+    n = chain.size
+    u = chain[t]
+    out[0] = u  # every request for the object uses its layer 1
+    m = 1
+    while m < k:
+        if u >= n or mode != LAYERED:
+            while m < k:
+                out[m] = u
+                m += 1
+            break
+        v = versions[u]
+        while m < k and m < v:
+            out[m] = u
+            m += 1
+        u = chain[u]
 
 
 @njit(cache=True, inline="always")
@@ -108,8 +147,9 @@ def _loop(policy, mode, objects, versions, n_layers, item_sizes, spans, version_
         Per-request sizes of a classic trace.
     capacity : float
     warmup : int
-    nexts : int32 or int64, shape (n_accesses,) or (0,)
-        Next uses per access (Belady only), from :func:`next_uses`.
+    nexts : int32 or int64, shape (n,) or (0,)
+        Belady only: each request's next request of the same key, from
+        :func:`next_requests`.
     bypass : bool
         Belady without demand paging.
     state : tuple
@@ -127,8 +167,8 @@ def _loop(policy, mode, objects, versions, n_layers, item_sizes, spans, version_
     record = per_request.size > 0
     n_counted = n_full = n_items_req = n_items_hit = 0
     bytes_requested = bytes_served = 0.0
-    a = 0
     n = objects.size
+    uses = np.empty(n_layers if policy == BELADY else 0, dtype=np.int64)
     for t in range(n):
         if t + AHEAD < n:
             ahead, _ = _request_items(mode, objects, versions, n_layers, t + AHEAD)
@@ -146,6 +186,10 @@ def _loop(policy, mode, objects, versions, n_layers, item_sizes, spans, version_
                 prefetch(isize, ahead)
             if spans.size > 0:
                 prefetch(spans, ahead)
+            if policy == BELADY and mode == LAYERED and nexts[t + AHEAD] < n:
+                # the start of the walk along the object's chain
+                prefetch(versions, nexts[t + AHEAD])
+                prefetch(nexts, nexts[t + AHEAD])
         if policy == LRU and t + NEAR < n:
             # a hit will unlink the item: fetch its list neighbours (the item's
             # own entry was prefetched AHEAD requests ago)
@@ -154,7 +198,15 @@ def _loop(policy, mode, objects, versions, n_layers, item_sizes, spans, version_
             if links[2 * top] >= 0:
                 prefetch(links, 2 * links[2 * top])
                 prefetch(links, 2 * links[2 * top + 1])
+        if policy == BELADY and mode == LAYERED and t + NEAR < n:
+            # the walk's second step, if the request NEAR ahead will need it
+            u = nexts[t + NEAR]
+            if u < n and versions[u] < versions[t + NEAR] and nexts[u] < n:
+                prefetch(versions, nexts[u])
+                prefetch(nexts, nexts[u])
         base, k = _request_items(mode, objects, versions, n_layers, t)
+        if policy == BELADY:
+            _layer_next_uses(mode, versions, nexts, t, k, uses)
         n_hit = 0
         bytes_req = 0.0
         bytes_hit = 0.0
@@ -166,8 +218,7 @@ def _loop(policy, mode, objects, versions, n_layers, item_sizes, spans, version_
                 size = item_sizes[item]
             else:
                 size = 1.0
-            next_use = nexts[a] if policy == BELADY else 0
-            a += 1
+            next_use = uses[m] if policy == BELADY else 0
             admit_size = size
             if spans.size > 0 and spans[item] > capacity:
                 admit_size = np.inf  # cannot be cached together with its lower layers

@@ -86,3 +86,19 @@ def test_result_counts_follow_per_request():
     assert res.bytes_requested == pytest.approx(cum[o, v - 1].sum())
     hit_bytes = np.where(served > 0, cum[o, np.maximum(served, 1) - 1], 0.0)  # LRU: cached layers are 1..served
     assert res.bytes_hit == pytest.approx(hit_bytes.sum())
+
+
+@pytest.mark.parametrize("bypass", [False, True])
+def test_layered_belady_long_chains_match_reference(bypass):
+    # Six layers, top versions rare: a layer's next use often lies several
+    # requests for its object ahead, past requests for lower versions only.
+    rng = np.random.default_rng(21)
+    n, n_obj, n_layers = 400, 10, 6
+    objects = rng.choice(n_obj, size=n, p=rng.dirichlet(np.ones(n_obj)))
+    versions = rng.choice(np.arange(1, n_layers + 1), size=n, p=[0.4, 0.25, 0.15, 0.1, 0.06, 0.04])
+    catalog = lc.Catalog.unit(n_obj, n_layers)
+    for capacity in (3, 8, 20):
+        ours = lc.simulate(objects, versions, policy="belady", bypass=bypass, capacity=capacity,
+                           catalog=catalog, per_request=True)
+        ref = reference(objects, versions, policy="belady", bypass=bypass, capacity=capacity, mode="layered")
+        assert ours.per_request.tolist() == ref
