@@ -88,3 +88,27 @@ def plot_curves(ax, table, x, labels, models=True):
         if models and label + " model" in table:
             ax.plot(table[x], table[label + " model"], "-", color="k", lw=0.8, zorder=3,
                     label="Che model" if label == labels[0] else None)
+
+
+def plot_panels(table, panel_column, panels, x, labels, title_of, xlabel, suptitle):
+    """One panel per value of ``panel_column``: simulated points of the policies ``labels``
+    (colour by policy, marker by mode) against column ``x``, with black Che-model lines."""
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, len(panels), figsize=(12, 3.8), sharey=True)
+    for ax, value in zip(axes, panels):
+        sub = table[table[panel_column] == value]
+        for label, policy, mode in POLICIES:
+            if label not in labels:
+                continue
+            marker, _ = MODE_STYLE[mode]
+            ax.plot(sub[x], sub[label], marker=marker, color=COLORS[policy], linestyle="none",
+                    mfc=COLORS[policy] if mode == "layered" else "white", label=label + " (sim)")
+            if label + " model" in sub:
+                ax.plot(sub[x], sub[label + " model"], "-", color="k", lw=0.8)
+        ax.set(title=title_of(value), xlabel=xlabel)
+    axes[0].set_ylabel("request hit ratio")
+    axes[0].legend(loc="lower left")
+    fig.suptitle(suptitle)
+    fig.tight_layout()
+    return fig

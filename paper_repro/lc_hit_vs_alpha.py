@@ -7,9 +7,7 @@ popularity, alpha in 0.4..1.4, equal / increasing / decreasing layer sizes;
 Che model.
 """
 
-import matplotlib.pyplot as plt
-
-from .lc_common import evaluate
+from .lc_common import evaluate, plot_panels
 from .sweep import point_seed, run_sweep
 
 ALPHAS = [0.4, 0.6, 0.8, 1.0, 1.2, 1.4]
@@ -28,20 +26,9 @@ def compute(quick: bool = True):
 
 
 def plot(table):
-    fig, axes = plt.subplots(1, len(PROFILES), figsize=(12, 3.8), sharey=True)
-    for ax, profile in zip(axes, PROFILES):
-        sub = table[table["size_profile"] == profile]
-        for label, color, marker in [("LLRU", "C0", "o"), ("LRU (versions)", "C0", "s"),
-                                     ("LRU (full object)", "C0", "^"), ("layered LFU", "C1", "o"),
-                                     ("layered Belady", "C2", "o")]:
-            ax.plot(sub["alpha"], sub[label], marker=marker, color=color, linestyle="none",
-                    mfc="white" if marker != "o" else color, label=label + " (sim)")
-            if label + " model" in sub:
-                ax.plot(sub["alpha"], sub[label + " model"], "-", color="k", lw=0.8)
-        ax.set(title=f"{profile} layer sizes", xlabel="Zipf exponent alpha")
-    axes[0].set_ylabel("request hit ratio")
-    axes[0].legend()
-    fig.suptitle(f"N={table['n_objects'].iloc[0]}, L=4, cache 5% of the full objects, overhead 0.1, "
-                 "uniform versions (lines: Che model)")
-    fig.tight_layout()
-    return fig
+    return plot_panels(
+        table, "size_profile", PROFILES, "alpha",
+        ["LLRU", "LRU (versions)", "LRU (full object)", "layered LFU", "layered Belady"],
+        lambda profile: f"{profile} layer sizes", "Zipf exponent alpha",
+        f"N={table['n_objects'].iloc[0]}, L=4, cache 5% of the full objects, overhead 0.1, "
+        "uniform versions (lines: Che model)")

@@ -12,9 +12,7 @@ most requests want the highest version, since every extra layer adds overhead
 and the base layers of many objects crowd the cache.
 """
 
-import matplotlib.pyplot as plt
-
-from .lc_common import evaluate
+from .lc_common import evaluate, plot_panels
 from .sweep import point_seed, run_sweep
 
 LAYERS = [1, 2, 3, 4, 5, 6]
@@ -33,20 +31,9 @@ def compute(quick: bool = True):
 
 
 def plot(table):
-    fig, axes = plt.subplots(1, len(KINDS), figsize=(12, 3.8), sharey=True)
-    for ax, kind in zip(axes, KINDS):
-        sub = table[table["version_kind"] == kind]
-        for label, color, marker in [("LLRU", "C0", "o"), ("LRU (versions)", "C0", "s"),
-                                     ("LRU (full object)", "C0", "^"), ("layered Belady", "C2", "o"),
-                                     ("Belady (versions)", "C2", "s")]:
-            ax.plot(sub["n_layers"], sub[label], marker=marker, color=color, linestyle="none",
-                    mfc="white" if marker != "o" else color, label=label + " (sim)")
-            if label + " model" in sub:
-                ax.plot(sub["n_layers"], sub[label + " model"], "-", color="k", lw=0.8)
-        ax.set(title=f"{kind} version popularity", xlabel="number of layers / versions L")
-    axes[0].set_ylabel("request hit ratio")
-    axes[0].legend()
-    fig.suptitle(f"N={table['n_objects'].iloc[0]}, Zipf(0.8), cache 10% of the full objects, "
-                 "equal layers, overhead 0.1 (lines: Che model)")
-    fig.tight_layout()
-    return fig
+    return plot_panels(
+        table, "version_kind", KINDS, "n_layers",
+        ["LLRU", "LRU (versions)", "LRU (full object)", "layered Belady", "Belady (versions)"],
+        lambda kind: f"{kind} version popularity", "number of layers / versions L",
+        f"N={table['n_objects'].iloc[0]}, Zipf(0.8), cache 10% of the full objects, "
+        "equal layers, overhead 0.1 (lines: Che model)")
