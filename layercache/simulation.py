@@ -248,7 +248,9 @@ def _simulate(objects, versions, policy, capacity, catalog, sizes, layered, warm
     code = POLICIES.index(policy)
     mode_code = _MODES.index(mode)
     if policy == "belady":
-        nexts = np.empty(n, dtype=np.int32 if n < _INT32_MAX else np.int64)
+        # chain links pack (request index, version) in version_bits bits
+        top = ((n + 1) << int(driver.version_bits(mode_code, n_layers))) - 1
+        nexts = np.empty(n, dtype=np.int32 if top <= _INT32_MAX else np.int64)
         n_keys = n_items // n_layers if mode == "layered" else n_items
         driver.next_requests(mode_code, objects, versions, n_layers, n_keys, nexts)
     else:

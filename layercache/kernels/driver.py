@@ -48,25 +48,39 @@ def _request_items(mode, objects, versions, n_layers, t):
     return i, np.int64(1)
 
 
+@njit(cache=True, inline="always")
+def version_bits(mode, n_layers):
+    """Bits of the version packed into each link of the request chain: 0 unless layered."""
+    bits = 0
+    if mode == LAYERED:
+        while (1 << bits) <= n_layers:
+            bits += 1
+    return bits
+
+
 @njit(cache=True)
 def next_requests(mode, objects, versions, n_layers, n_keys, out):
-    """Fill ``out[t]`` with the next request after ``t`` for the same key.
+    """Fill ``out`` (shape (n,)) with the chain of each key's requests.
 
-    The key is the object in layered mode and the item otherwise, so
-    ``out`` (shape (n,)) chains each object's (item's) requests; the value
-    ``len(objects)`` means none. Belady's next uses follow from it (see
-    :func:`_layer_next_uses`): one word per request instead of one per item
-    access.
+    The key is the object in layered mode and the item otherwise.
+    ``out[t] >> b`` is the next request after ``t`` for the same key (``n``
+    meaning none) and ``out[t] & (2**b - 1)`` that request's version (0 for
+    none), ``b = version_bits(mode, n_layers)`` (0 unless layered). Belady's
+    next uses follow from it (see :func:`_layer_next_uses`): one word per
+    request instead of one per item access.
     """
     n = objects.size
-    last = np.full(n_keys, n, dtype=out.dtype)
+    bits = version_bits(mode, n_layers)
+    last = np.full(n_keys, n << bits, dtype=out.dtype)
     for t in range(n - 1, -1, -1):
         if mode == LAYERED:
             key = np.int64(objects[t])
+            link = (t << bits) | np.int64(versions[t])
         else:
             key, _ = _request_items(mode, objects, versions, n_layers, t)
+            link = t
         out[t] = last[key]
-        last[key] = t
+        last[key] = link
 
 
 @njit(cache=True)
@@ -82,29 +96,32 @@ def next_uses(mode, objects, versions, n_layers, n_items, n_accesses, out):
 
 
 @njit(cache=True, inline="always")
-def _layer_next_uses(mode, versions, chain, t, k, out):
+def _layer_next_uses(chain, bits, t, k, out):
     """Fill ``out[m]`` (m < k) with the next use of the (m+1)-th item of request ``t``.
 
     In layered mode layer j of object i is next used by the next request for
-    i with version >= j: one walk along the object's chain, nearest layer
-    first, serves all k layers. Other modes have k = 1 and the next request
-    of the chain is the next use.
+    i with version >= j: one walk along the object's chain (versions packed
+    in its links, see :func:`next_requests`), nearest layer first, serves
+    all k layers. Other modes have k = 1: the next request of the chain.
     """
     n = chain.size
-    u = chain[t]
+    mask = (1 << bits) - 1
+    link = chain[t]
+    u = link >> bits
     out[0] = u  # every request for the object uses its layer 1
     m = 1
     while m < k:
-        if u >= n or mode != LAYERED:
+        if u >= n:
             while m < k:
                 out[m] = u
                 m += 1
             break
-        v = versions[u]
+        v = link & mask
         while m < k and m < v:
             out[m] = u
             m += 1
-        u = chain[u]
+        link = chain[u]
+        u = link >> bits
 
 
 @njit(cache=True, inline="always")
@@ -148,7 +165,7 @@ def _loop(policy, mode, objects, versions, n_layers, item_sizes, spans, version_
     capacity : float
     warmup : int
     nexts : int32 or int64, shape (n,) or (0,)
-        Belady only: each request's next request of the same key, from
+        Belady only: the chain of each object's (item's) requests, from
         :func:`next_requests`.
     bypass : bool
         Belady without demand paging.
@@ -169,6 +186,7 @@ def _loop(policy, mode, objects, versions, n_layers, item_sizes, spans, version_
     bytes_requested = bytes_served = 0.0
     n = objects.size
     uses = np.empty(n_layers if policy == BELADY else 0, dtype=np.int64)
+    bits = version_bits(mode, n_layers)
     for t in range(n):
         if t + AHEAD < n:
             ahead, _ = _request_items(mode, objects, versions, n_layers, t + AHEAD)
@@ -186,10 +204,8 @@ def _loop(policy, mode, objects, versions, n_layers, item_sizes, spans, version_
                 prefetch(isize, ahead)
             if spans.size > 0:
                 prefetch(spans, ahead)
-            if policy == BELADY and mode == LAYERED and nexts[t + AHEAD] < n:
-                # the start of the walk along the object's chain
-                prefetch(versions, nexts[t + AHEAD])
-                prefetch(nexts, nexts[t + AHEAD])
+            if policy == BELADY and mode == LAYERED and (nexts[t + AHEAD] >> bits) < n:
+                prefetch(nexts, nexts[t + AHEAD] >> bits)  # the walk's first step
         if policy == LRU and t + NEAR < n:
             # a hit will unlink the item: fetch its list neighbours (the item's
             # own entry was prefetched AHEAD requests ago)
@@ -200,13 +216,14 @@ def _loop(policy, mode, objects, versions, n_layers, item_sizes, spans, version_
                 prefetch(links, 2 * links[2 * top + 1])
         if policy == BELADY and mode == LAYERED and t + NEAR < n:
             # the walk's second step, if the request NEAR ahead will need it
-            u = nexts[t + NEAR]
-            if u < n and versions[u] < versions[t + NEAR] and nexts[u] < n:
-                prefetch(versions, nexts[u])
-                prefetch(nexts, nexts[u])
+            link = nexts[t + NEAR]
+            if (link >> bits) < n and (link & ((1 << bits) - 1)) < versions[t + NEAR]:
+                second = nexts[link >> bits] >> bits
+                if second < n:
+                    prefetch(nexts, second)
         base, k = _request_items(mode, objects, versions, n_layers, t)
         if policy == BELADY:
-            _layer_next_uses(mode, versions, nexts, t, k, uses)
+            _layer_next_uses(nexts, bits, t, k, uses)
         n_hit = 0
         bytes_req = 0.0
         bytes_hit = 0.0
