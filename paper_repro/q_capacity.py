@@ -69,5 +69,6 @@ def plot(table):
     ax.set(ylabel="maximum serving capacity (requests/s)",
            title=f"SLAI vs Sarathi-Serve: capacity {table['slai_capacity_gain_pct'].iloc[0]:+.0f}% (paper +26%), "
                  f"median TTFT {table['slai_median_ttft_change_pct_mean'].iloc[0]:+.0f}% (paper -53%)")
-    ax.legend(loc="lower left")
+    ax.set_ylim(0, 1.3 * max(table["capacity"].max(), table["lambda_star"].iloc[0]))
+    ax.legend(loc="upper left", ncol=2)
     return fig
