@@ -14,6 +14,7 @@ fewer than L layers has trailing zero layer sizes (and zero version sizes).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 
@@ -39,6 +40,11 @@ def _as_size_matrix(sizes, name: str) -> np.ndarray:
     # Absent layers must be trailing: once a size is 0, all later ones are 0.
     if np.any(present[:, 1:] & ~present[:, :-1]):
         raise ValueError(f"{name}: a zero size (absent layer) may only be followed by zeros")
+    arr.setflags(write=False)
+    return arr
+
+
+def _read_only(arr: np.ndarray) -> np.ndarray:
     arr.setflags(write=False)
     return arr
 
@@ -172,15 +178,15 @@ class Catalog:
         """L, the largest number of layers of any object."""
         return self.layer_sizes.shape[1]
 
-    @property
+    @cached_property
     def layers_per_object(self) -> np.ndarray:
-        """Shape (N,) int64: number of layers of each object."""
-        return np.count_nonzero(self.layer_sizes, axis=1)
+        """Shape (N,) int64, read-only: number of layers of each object."""
+        return _read_only((self.layer_sizes > 0).sum(axis=1))
 
-    @property
+    @cached_property
     def layered_version_sizes(self) -> np.ndarray:
-        """Shape (N, L): ``S[i, l-1] = sum_{j <= l} s[i, j-1]``, the bytes of layered version l."""
-        return np.cumsum(self.layer_sizes, axis=1) * (self.layer_sizes > 0)
+        """Shape (N, L), read-only: ``S[i, l-1] = sum_{j <= l} s[i, j-1]``, the bytes of layered version l."""
+        return _read_only(np.cumsum(self.layer_sizes, axis=1) * (self.layer_sizes > 0))
 
     def check_versions(self, objects: np.ndarray, versions: np.ndarray) -> None:
         """Raise ValueError unless every request names an object and a version it has.

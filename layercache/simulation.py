@@ -10,6 +10,7 @@ nothing unchecked reaches a kernel.
 from __future__ import annotations
 
 import numbers
+import weakref
 
 import numpy as np
 
@@ -110,20 +111,41 @@ def _versioned_inputs(objects, versions, catalog, layered, full_object_only):
     return mode, objects, versions, catalog
 
 
-def _item_tables(mode, catalog):
-    """(n_items, item_sizes, spans, version_sizes) for the driver."""
-    spans = np.empty(0)
-    if mode == "layered":
-        sizes = catalog.layer_sizes.ravel()
-        spans = np.array(catalog.layered_version_sizes.ravel(), dtype=np.float64)
-    elif mode == "versions":
-        sizes = catalog.version_sizes.ravel()
-    else:  # full: the largest version of each object stands for all
-        top = catalog.layers_per_object - 1
-        sizes = catalog.version_sizes[np.arange(catalog.n_objects), top]
-    # Writable copies: the catalog's arrays are read-only, and a read-only
-    # argument would make numba compile a second version of the kernels.
-    return sizes.size, np.array(sizes, dtype=np.float64), spans, np.array(catalog.version_sizes.ravel(), dtype=np.float64)
+# per catalog and mode: the driver's item tables (catalogs are immutable)
+_TABLES: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def _item_tables(mode, catalog, capacity):
+    """(n_items, item_sizes, spans, version_sizes) for the driver.
+
+    Tables the driver does not need are empty: ``item_sizes`` for unit
+    sizes, ``spans`` unless some layer cannot sit with its lower layers
+    (layered mode), ``version_sizes`` outside FULL mode. Built once per
+    catalog and mode; the arrays are writable copies, as a read-only
+    argument would make numba compile a second version of the kernels
+    (the driver never writes to them).
+    """
+    tables = _TABLES.setdefault(catalog, {})
+    if mode not in tables:
+        spans = version_sizes = np.empty(0)
+        if mode == "layered":
+            sizes = catalog.layer_sizes.ravel()
+            spans = np.array(catalog.layered_version_sizes.ravel(), dtype=np.float64)
+        elif mode == "versions":
+            sizes = catalog.version_sizes.ravel()
+        else:  # full: the largest version of each object stands for all
+            top = catalog.layers_per_object - 1
+            sizes = catalog.version_sizes[np.arange(catalog.n_objects), top]
+            version_sizes = np.array(catalog.version_sizes.ravel(), dtype=np.float64)
+        item_sizes = np.array(sizes, dtype=np.float64)
+        if np.all(item_sizes == 1.0):
+            item_sizes = np.empty(0)  # the driver then uses size 1 without a table lookup
+        largest_span = float(spans.max()) if spans.size else 0.0
+        tables[mode] = (sizes.size, item_sizes, spans, largest_span, version_sizes)
+    n_items, item_sizes, spans, largest_span, version_sizes = tables[mode]
+    if largest_span <= capacity:
+        spans = np.empty(0)  # every layer fits with its lower layers: skip the check
+    return n_items, item_sizes, spans, version_sizes
 
 
 def simulate(
@@ -239,7 +261,7 @@ def _simulate(objects, versions, policy, capacity, catalog, sizes, layered, warm
             raise ValueError("sizes are per-request sizes of classic traces; give versioned traces a catalog")
         versions = _as_int_array(versions, "versions")
         mode, objects, versions, catalog = _versioned_inputs(objects, versions, catalog, layered, full_object_only)
-        n_items, item_sizes, spans, version_sizes = _item_tables(mode, catalog)
+        n_items, item_sizes, spans, version_sizes = _item_tables(mode, catalog, capacity)
         req_sizes = np.empty(0)
         n_layers = catalog.n_layers
 
@@ -255,16 +277,14 @@ def _simulate(objects, versions, policy, capacity, catalog, sizes, layered, warm
         driver.next_requests(mode_code, objects, versions, n_layers, n_keys, nexts)
     else:
         nexts = np.empty(0, dtype=np.int32)
-    if spans.size and spans.max() <= capacity:
-        spans = np.empty(0)  # every layer fits with its lower layers: skip the check
-    unit = req_sizes.size == 0 and bool(np.all(item_sizes == 1.0))
-    if unit:
-        item_sizes = np.empty(0)  # the driver then uses size 1 without a table lookup
-    state = new_state(n_items, policy, unit_sizes=unit)
+    unit = req_sizes.size == 0 and item_sizes.size == 0
+    state = new_state(n_items, policy, unit_sizes=unit, n_accesses=n * n_layers if mode == "layered" else n)
     record = np.zeros(n if per_request else 0, dtype=np.int8)
-    counts, volumes = driver.RUNNERS[code](
+    counts = np.zeros(4, dtype=np.int64)
+    volumes = np.zeros(2)
+    driver.RUNNERS[code](
         mode_code, objects, versions, n_layers, item_sizes, spans, version_sizes, req_sizes,
-        capacity, warmup, nexts, bool(bypass), state, record,
+        capacity, warmup, nexts, bool(bypass), state, record, np.zeros(n_layers, dtype=np.int64), counts, volumes,
     )
     result = SimulationResult(
         policy=policy,

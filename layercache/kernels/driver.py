@@ -25,14 +25,14 @@ from numba import njit
 from .belady import belady_access
 from .lfu import lfu_access, perfect_lfu_access
 from .prefetch import prefetch
-from .recency import recency_access
+from .recency import recency_expire, recency_hit, recency_insert
 
 # policy codes
 LRU, FIFO, LFU, PERFECT_LFU, BELADY = 0, 1, 2, 3, 4
 # mode codes
 LAYERED, VERSIONS, FULL, FLAT = 0, 1, 2, 3
 # requests between prefetching an item's table entries and using them, and
-# between prefetching an LRU item's list neighbours and using them
+# between prefetching a Belady chain's second step and using it
 AHEAD = 16
 NEAR = 8
 
@@ -125,21 +125,19 @@ def _layer_next_uses(chain, bits, t, k, out):
 
 
 @njit(cache=True, inline="always")
-def _access(policy, state, item, size, capacity, next_use, tie, bypass):
-    links, slots, pos, count, isize, fstate, istate = state
-    if policy == LRU or policy == FIFO:
-        return recency_access(links, isize, fstate, item, size, capacity, policy == LRU)
+def _access(policy, slots, pos, keys, links, isize, fstate, istate, item, size, capacity, next_use, tie, bypass):
+    """Access ``item`` under a heap or bucket policy; return True on a hit."""
     if policy == BELADY:
         return belady_access(slots, pos, isize, fstate, istate, item, size, capacity, next_use, tie, bypass)
     if policy == LFU:
         return lfu_access(links, pos, slots, isize, fstate, istate, item, size, capacity)
-    return perfect_lfu_access(slots, pos, count, isize, fstate, istate, item, size, capacity)
+    return perfect_lfu_access(slots, pos, keys, isize, fstate, istate, item, size, capacity)
 
 
 @njit(cache=True, inline="always")
 def _loop(policy, mode, objects, versions, n_layers, item_sizes, spans, version_sizes, req_sizes,
-          capacity, warmup, nexts, bypass, state, per_request):
-    """Simulate the whole trace; return ``(counts, volumes)``.
+          capacity, warmup, nexts, bypass, state, per_request, uses, counts, volumes):
+    """Simulate the whole trace; write the totals to ``counts`` and ``volumes``.
 
     Parameters
     ----------
@@ -174,46 +172,55 @@ def _loop(policy, mode, objects, versions, n_layers, item_sizes, spans, version_
     per_request : int8 array, shape (n,) or (0,)
         If non-empty, receives the number of items of each request served
         from the cache.
+    uses : int64 array, shape (L,)
+        Scratch for Belady's next uses of one request's items.
+    counts : int64 array, shape (4,)
+        Out: [requests, hits, items requested, items hit].
+    volumes : float64 array, shape (2,)
+        Out: [bytes requested, bytes hit].
 
-    Returns
-    -------
-    counts : int64 array [requests, hits, items requested, items hit]
-    volumes : float64 array [bytes requested, bytes hit]
+    The run_* entry points are compiled without Numba's reference counting
+    (nothing here allocates): with it, every inlined access function would
+    pay for atomic increments of the state arrays it is passed.
     """
-    links, slots, pos, count, isize = state[0], state[1], state[2], state[3], state[4]
+    links, slots, pos, keys, isize, fstate, istate = state
+    recency = policy == LRU or policy == FIFO
     record = per_request.size > 0
     n_counted = n_full = n_items_req = n_items_hit = 0
     bytes_requested = bytes_served = 0.0
     n = objects.size
-    uses = np.empty(n_layers if policy == BELADY else 0, dtype=np.int64)
     bits = version_bits(mode, n_layers)
+    # LRU/FIFO (see .recency): the current item access and the tail cursor,
+    # access ``tail`` = item ``tail_base + tail_m`` of request ``tail_t``
+    access = tail = tail_t = tail_m = tail_base = 0
+    occupied = fstate[0]
+    if recency and n > 0:
+        tail_base, tail_k = _request_items(mode, objects, versions, n_layers, 0)
+        tail_m = tail_k - 1
     for t in range(n):
         if t + AHEAD < n:
             ahead, _ = _request_items(mode, objects, versions, n_layers, t + AHEAD)
-            if policy == LRU or policy == FIFO:
-                prefetch(links, 2 * ahead)
+            if recency:
+                prefetch(keys, ahead)
+                if tail_t + AHEAD < n:
+                    behind, _ = _request_items(mode, objects, versions, n_layers, tail_t + AHEAD)
+                    prefetch(keys, behind)
+                    if isize.size > 0:
+                        prefetch(isize, behind)
             else:
                 prefetch(pos, ahead)
                 if policy == LFU:
                     prefetch(links, 2 * ahead)
                 if policy == PERFECT_LFU:
-                    prefetch(count, ahead)
+                    prefetch(keys, ahead)
+                if isize.size > 0:
+                    prefetch(isize, ahead)
             if item_sizes.size > 0:
                 prefetch(item_sizes, ahead)
-            if isize.size > 0:
-                prefetch(isize, ahead)
             if spans.size > 0:
                 prefetch(spans, ahead)
             if policy == BELADY and mode == LAYERED and (nexts[t + AHEAD] >> bits) < n:
                 prefetch(nexts, nexts[t + AHEAD] >> bits)  # the walk's first step
-        if policy == LRU and t + NEAR < n:
-            # a hit will unlink the item: fetch its list neighbours (the item's
-            # own entry was prefetched AHEAD requests ago)
-            near, kn = _request_items(mode, objects, versions, n_layers, t + NEAR)
-            top = near + kn - 1
-            if links[2 * top] >= 0:
-                prefetch(links, 2 * links[2 * top])
-                prefetch(links, 2 * links[2 * top + 1])
         if policy == BELADY and mode == LAYERED and t + NEAR < n:
             # the walk's second step, if the request NEAR ahead will need it
             link = nexts[t + NEAR]
@@ -235,11 +242,32 @@ def _loop(policy, mode, objects, versions, n_layers, item_sizes, spans, version_
                 size = item_sizes[item]
             else:
                 size = 1.0
-            next_use = uses[m] if policy == BELADY else 0
             admit_size = size
             if spans.size > 0 and spans[item] > capacity:
                 admit_size = np.inf  # cannot be cached together with its lower layers
-            if _access(policy, state, item, admit_size, capacity, next_use, -m, bypass):
+            if recency:
+                hit = recency_hit(keys, item, access, policy == LRU)
+                if not hit and admit_size <= capacity:
+                    # make room: the tail evicts in stamp order
+                    while occupied + admit_size > capacity:
+                        if tail == access:
+                            occupied = 0.0  # empty: drop rounding drift of non-integer sizes
+                            break
+                        occupied -= recency_expire(keys, isize, tail_base + tail_m, tail)
+                        tail += 1
+                        tail_m -= 1
+                        if tail_m < 0:
+                            tail_t += 1
+                            tail_base, tail_k = _request_items(mode, objects, versions, n_layers, tail_t)
+                            tail_m = tail_k - 1
+                    recency_insert(keys, isize, item, admit_size, access)
+                    occupied += admit_size
+                access += 1
+            else:
+                next_use = uses[m] if policy == BELADY else 0
+                hit = _access(policy, slots, pos, keys, links, isize, fstate, istate, item, admit_size, capacity,
+                              next_use, -m, bypass)
+            if hit:
                 n_hit += 1
                 bytes_hit += size
             bytes_req += size
@@ -256,52 +284,58 @@ def _loop(policy, mode, objects, versions, n_layers, item_sizes, spans, version_
         n_items_hit += n_hit
         bytes_requested += bytes_req
         bytes_served += bytes_hit
-    counts = np.array([n_counted, n_full, n_items_req, n_items_hit], dtype=np.int64)
-    volumes = np.array([bytes_requested, bytes_served])
-    return counts, volumes
+    if recency:
+        fstate[0] = occupied
+    counts[0] = n_counted
+    counts[1] = n_full
+    counts[2] = n_items_req
+    counts[3] = n_items_hit
+    volumes[0] = bytes_requested
+    volumes[1] = bytes_served
 
 
 # One entry point per policy, each a specialised copy of the one loop: with
 # the policy a constant, the compiler drops the other policies' code from the
-# hot loop, and a process compiles only the policies it uses.
-@njit(cache=True)
-def run_lru(mode, objects, versions, n_layers, item_sizes, spans, version_sizes, req_sizes, capacity, warmup, nexts,
-            bypass, state, per_request):
+# hot loop, and a process compiles only the policies it uses. ``_nrt=False``:
+# see :func:`_loop`.
+@njit(cache=True, _nrt=False)
+def run_lru(mode, objects, versions, n_layers, item_sizes, spans, version_sizes, req_sizes, capacity, warmup,
+            nexts, bypass, state, per_request, uses, counts, volumes):
     """lru policy: see :func:`_loop`."""
-    return _loop(LRU, mode, objects, versions, n_layers, item_sizes, spans, version_sizes, req_sizes,
-                 capacity, warmup, nexts, bypass, state, per_request)
+    _loop(LRU, mode, objects, versions, n_layers, item_sizes, spans, version_sizes, req_sizes,
+          capacity, warmup, nexts, bypass, state, per_request, uses, counts, volumes)
 
 
-@njit(cache=True)
-def run_fifo(mode, objects, versions, n_layers, item_sizes, spans, version_sizes, req_sizes, capacity, warmup, nexts,
-             bypass, state, per_request):
+@njit(cache=True, _nrt=False)
+def run_fifo(mode, objects, versions, n_layers, item_sizes, spans, version_sizes, req_sizes, capacity, warmup,
+             nexts, bypass, state, per_request, uses, counts, volumes):
     """fifo policy: see :func:`_loop`."""
-    return _loop(FIFO, mode, objects, versions, n_layers, item_sizes, spans, version_sizes, req_sizes,
-                 capacity, warmup, nexts, bypass, state, per_request)
+    _loop(FIFO, mode, objects, versions, n_layers, item_sizes, spans, version_sizes, req_sizes,
+          capacity, warmup, nexts, bypass, state, per_request, uses, counts, volumes)
 
 
-@njit(cache=True)
-def run_lfu(mode, objects, versions, n_layers, item_sizes, spans, version_sizes, req_sizes, capacity, warmup, nexts,
-            bypass, state, per_request):
+@njit(cache=True, _nrt=False)
+def run_lfu(mode, objects, versions, n_layers, item_sizes, spans, version_sizes, req_sizes, capacity, warmup,
+            nexts, bypass, state, per_request, uses, counts, volumes):
     """lfu policy: see :func:`_loop`."""
-    return _loop(LFU, mode, objects, versions, n_layers, item_sizes, spans, version_sizes, req_sizes,
-                 capacity, warmup, nexts, bypass, state, per_request)
+    _loop(LFU, mode, objects, versions, n_layers, item_sizes, spans, version_sizes, req_sizes,
+          capacity, warmup, nexts, bypass, state, per_request, uses, counts, volumes)
 
 
-@njit(cache=True)
-def run_perfect_lfu(mode, objects, versions, n_layers, item_sizes, spans, version_sizes, req_sizes, capacity, warmup, nexts,
-                    bypass, state, per_request):
+@njit(cache=True, _nrt=False)
+def run_perfect_lfu(mode, objects, versions, n_layers, item_sizes, spans, version_sizes, req_sizes, capacity, warmup,
+                    nexts, bypass, state, per_request, uses, counts, volumes):
     """perfect_lfu policy: see :func:`_loop`."""
-    return _loop(PERFECT_LFU, mode, objects, versions, n_layers, item_sizes, spans, version_sizes, req_sizes,
-                 capacity, warmup, nexts, bypass, state, per_request)
+    _loop(PERFECT_LFU, mode, objects, versions, n_layers, item_sizes, spans, version_sizes, req_sizes,
+          capacity, warmup, nexts, bypass, state, per_request, uses, counts, volumes)
 
 
-@njit(cache=True)
-def run_belady(mode, objects, versions, n_layers, item_sizes, spans, version_sizes, req_sizes, capacity, warmup, nexts,
-               bypass, state, per_request):
+@njit(cache=True, _nrt=False)
+def run_belady(mode, objects, versions, n_layers, item_sizes, spans, version_sizes, req_sizes, capacity, warmup,
+               nexts, bypass, state, per_request, uses, counts, volumes):
     """belady policy: see :func:`_loop`."""
-    return _loop(BELADY, mode, objects, versions, n_layers, item_sizes, spans, version_sizes, req_sizes,
-                 capacity, warmup, nexts, bypass, state, per_request)
+    _loop(BELADY, mode, objects, versions, n_layers, item_sizes, spans, version_sizes, req_sizes,
+          capacity, warmup, nexts, bypass, state, per_request, uses, counts, volumes)
 
 
 RUNNERS = (run_lru, run_fifo, run_lfu, run_perfect_lfu, run_belady)  # indexed by policy code

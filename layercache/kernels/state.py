@@ -1,23 +1,23 @@
 """Cache state shared by all policies: one tuple of arrays.
 
-``(links, slots, pos, count, isize, fstate, istate)``:
+``(links, slots, pos, keys, isize, fstate, istate)``:
 
-- ``links`` : int32, shape (2 * (n_items + 1),) -- doubly linked item lists:
-  the recency list of LRU/FIFO (:mod:`.recency`; item ``n_items`` is its
-  sentinel) or the bucket lists of in-cache LFU (:mod:`.buckets`);
-  ``links[2 * x] == -1`` means x is not cached. Empty for heap policies.
+- ``links`` : int32, shape (2 * (n_items + 1),) -- the doubly linked bucket
+  lists of in-cache LFU (:mod:`.buckets`); ``links[2 * x] == -1`` means x is
+  not cached. Empty for the other policies.
 - ``slots`` : int64 -- the indexed min-heap of perfect LFU/Belady
   (:mod:`.heap`, shape (3 * n_items,)) or the bucket nodes of in-cache LFU
   (:mod:`.buckets`, shape (4 * (n_items + 2),)); ``pos`` : int32, shape
   (n_items,), an item's slot or bucket, -1 when not cached. Empty for list
   policies.
-- ``count`` : int64, shape (n_items,) -- perfect LFU request counts; empty
-  otherwise.
+- ``keys`` : shape (n_items,) -- one number per item: LRU/FIFO's stamp
+  (:mod:`.recency`; -1 when not cached; int32 when the accesses fit, else
+  int64) or perfect LFU's request count (int64); empty otherwise.
 - ``isize`` : float64, shape (n_items,) -- size of each item when admitted;
   empty for unit sizes (every item has size 1 and nothing is stored).
 - ``fstate`` : float64, shape (1,) -- ``[occupied]``, in capacity units.
 - ``istate`` : int64, shape (2,) -- ``[heap length, access stamp]``; for
-  in-cache LFU ``[free node list, first unused node]``.
+  in-cache LFU ``[free node list, first unused node]``; unused by LRU/FIFO.
 
 Built in Python by :func:`new_state`; kernels only read and write it.
 """
@@ -26,18 +26,23 @@ from __future__ import annotations
 
 import numpy as np
 
-LIST_POLICIES = ("lru", "fifo")
+RECENCY_POLICIES = ("lru", "fifo")
 BUCKET_POLICIES = ("lfu",)
 
 
-def new_state(n_items: int, policy: str, unit_sizes: bool = False):
-    """Allocate an empty cache over ``n_items`` items for ``policy``."""
+def new_state(n_items: int, policy: str, unit_sizes: bool = False, n_accesses: int = 0):
+    """Allocate an empty cache over ``n_items`` items for ``policy``.
+
+    ``n_accesses`` bounds the item accesses of the simulation: LRU/FIFO
+    stamps are int32 (half the memory traffic) when they fit, else int64.
+    """
     n = int(n_items)
     istate = np.zeros(2, dtype=np.int64)
-    if policy in LIST_POLICIES:
-        links = np.full(2 * (n + 1), -1, dtype=np.int32)
-        links[2 * n] = links[2 * n + 1] = n  # empty circular list: the sentinel alone
+    keys = np.zeros(n if policy == "perfect_lfu" else 0, dtype=np.int64)
+    if policy in RECENCY_POLICIES:
+        links = np.empty(0, dtype=np.int32)
         slots = np.zeros(0, dtype=np.int64)
+        keys = np.full(n, -1, dtype=np.int32 if n_accesses < np.iinfo(np.int32).max else np.int64)
         m = 0
     elif policy in BUCKET_POLICIES:
         links = np.full(2 * (n + 1), -1, dtype=np.int32)
@@ -50,14 +55,15 @@ def new_state(n_items: int, policy: str, unit_sizes: bool = False):
         slots = np.zeros(3 * n, dtype=np.int64)
         m = n
     pos = np.full(m, -1, dtype=np.int32)
-    count = np.zeros(n if policy == "perfect_lfu" else 0, dtype=np.int64)
     isize = np.zeros(0 if unit_sizes else n, dtype=np.float64)
-    return (links, slots, pos, count, isize, np.zeros(1), istate)
+    return (links, slots, pos, keys, isize, np.zeros(1), istate)
 
 
 def cached_items(state) -> np.ndarray:
     """Ids (int64, ascending) of the items cached in ``state``."""
-    links, pos = state[0], state[2]
+    links, pos, keys = state[0], state[2], state[3]
     if links.size:
         return np.flatnonzero(links[0:-2:2] >= 0)
-    return np.flatnonzero(pos >= 0)
+    if pos.size:
+        return np.flatnonzero(pos >= 0)
+    return np.flatnonzero(keys >= 0)
