@@ -81,10 +81,12 @@ def _check_sizes(sizes, n: int) -> np.ndarray:
         raise ValueError(f"sizes must be a 1-D array with one size per request ({n}), got shape {arr.shape}")
     if arr.dtype.kind not in "iuf":
         raise ValueError(f"sizes must be numbers, got dtype {arr.dtype}")
-    arr = np.ascontiguousarray(arr, dtype=np.float64)
-    if n and not (np.all(np.isfinite(arr)) and arr.min() > 0):
+    if n and arr.dtype.kind in "iu":
+        if arr.min() <= 0:
+            raise ValueError("sizes must be finite and > 0")
+    elif n and not (np.all(np.isfinite(arr)) and arr.min() > 0):
         raise ValueError("sizes must be finite and > 0")
-    return arr
+    return np.ascontiguousarray(arr, dtype=np.float64)
 
 
 def _versioned_inputs(objects, versions, catalog, layered, full_object_only):

@@ -202,6 +202,8 @@ def _loop(policy, mode, objects, versions, n_layers, item_sizes, spans, version_
             ahead, _ = _request_items(mode, objects, versions, n_layers, t + AHEAD)
             if recency:
                 prefetch(keys, ahead)
+                if isize.size > 0:
+                    prefetch(isize, ahead)  # written if the access misses
                 if tail_t + AHEAD < n:
                     behind, _ = _request_items(mode, objects, versions, n_layers, tail_t + AHEAD)
                     prefetch(keys, behind)
