@@ -59,7 +59,8 @@ def main(quick=False):
         cap_w = fluid_capacity(fname, w.prompt_tokens[win.served], w.output_tokens[win.served], lat, **kw)
         print(f"  {label:30s} fluid {cap:.4f} (window sample {cap_w:.4f})  simulated {win.service_rate:.4f}"
               f"  err {100 * (win.service_rate / cap_w - 1):+.2f}%")
-    print("\nSame at the default KV capacity (235,728 tokens): recompute preemptions, not in the fluid model")
+    print("\nSame at the default KV capacity (235,728 tokens): KV binds vLLM (recompute term of the fluid "
+          "model); RAD, Sarathi-Serve and the static split are budget-bound, their few preemptions unmodelled")
     for label, sched, fname, lat, params, fp in cases[:2] + cases[4:5] + cases[6:]:
         kw = dict(token_budget=params.get("token_budget", 512), **fp)
         cap = fluid_capacity(fname, P, D, lat, **kw)

@@ -155,3 +155,20 @@ def test_baseline_capacity_matches_fluid(name, scheduler, fluid_name, latency, p
         # where the theory says so (non-aligned budget, static split): strictly below RAD's
         tb = params.get("token_budget", 512)
         assert fluid_capacity(fluid_name, P, D, latency, kv_capacity_tokens=BIG_KV, token_budget=tb, **fparams) < star
+
+
+@pytest.mark.parametrize("kv, n", [(150_000, 8192), pytest.param(235_728, 16384, marks=pytest.mark.slow)])
+def test_vllm_memory_bound_capacity_with_recompute(kv, n):
+    """KV binds vLLM's population: recompute costs E[D-1] tokens per request (fluid docstring)."""
+    P, D = q.sharegpt4()
+    limits = q.theory._memory_limits(q.theory.workload_moments(P, D), 128, kv)
+    assert limits["kv"] < limits["max_active"]  # the memory-bound regime
+    cap = fluid_capacity("vllm", P, D, kv_capacity_tokens=kv)
+    w = q.poisson_workload(P, D, 1.25 * cap, n, seed=11)
+    res = q.simulate(w, "vllm", kv_capacity_tokens=kv)
+    win = simulated_window(res.requests, 0.5, 1.0)
+    Ps, Ds = w.prompt_tokens[win.served], w.output_tokens[win.served]
+    assert win.min_backlog > 0
+    assert win.service_rate == pytest.approx(fluid_capacity("vllm", Ps, Ds, kv_capacity_tokens=kv), rel=0.03)
+    phi = (Ds - 1).mean() / Ps.mean()
+    assert res.requests.n_preemptions.to_numpy()[win.served].mean() == pytest.approx(phi, rel=0.1)
