@@ -280,7 +280,8 @@ def _simulate(objects, versions, policy, capacity, catalog, sizes, layered, warm
     else:
         nexts = np.empty(0, dtype=np.int32)
     unit = req_sizes.size == 0 and item_sizes.size == 0
-    state = new_state(n_items, policy, unit_sizes=unit, n_accesses=n * n_layers if mode == "layered" else n)
+    n_accesses = int(versions.sum(dtype=np.int64)) if mode == "layered" else n
+    state = new_state(n_items, policy, unit_sizes=unit, n_accesses=n_accesses)
     record = np.zeros(n if per_request else 0, dtype=np.int8)
     counts = np.zeros(4, dtype=np.int64)
     volumes = np.zeros(2)

@@ -25,7 +25,7 @@ from numba import njit
 from .belady import belady_access
 from .lfu import lfu_access, perfect_lfu_access
 from .prefetch import prefetch
-from .recency import recency_expire, recency_hit, recency_insert
+from .recency import recency_hit, recency_insert, recency_is_live
 
 # policy codes
 LRU, FIFO, LFU, PERFECT_LFU, BELADY = 0, 1, 2, 3, 4
@@ -190,8 +190,8 @@ def _loop(policy, mode, objects, versions, n_layers, item_sizes, spans, version_
     bytes_requested = bytes_served = 0.0
     n = objects.size
     bits = version_bits(mode, n_layers)
-    # LRU/FIFO (see .recency): the current item access and the tail cursor,
-    # access ``tail`` = item ``tail_base + tail_m`` of request ``tail_t``
+    # LRU/FIFO (see .recency): the current item access and the tail; with
+    # variable sizes also the tail's item, ``tail_base + tail_m`` of request ``tail_t``
     access = tail = tail_t = tail_m = tail_base = 0
     occupied = fstate[0]
     if recency and n > 0:
@@ -204,11 +204,9 @@ def _loop(policy, mode, objects, versions, n_layers, item_sizes, spans, version_
                 prefetch(keys, ahead)
                 if isize.size > 0:
                     prefetch(isize, ahead)  # written if the access misses
-                if tail_t + AHEAD < n:
-                    behind, _ = _request_items(mode, objects, versions, n_layers, tail_t + AHEAD)
-                    prefetch(keys, behind)
-                    if isize.size > 0:
-                        prefetch(isize, behind)
+                    if tail_t + AHEAD < n:
+                        behind, _ = _request_items(mode, objects, versions, n_layers, tail_t + AHEAD)
+                        prefetch(isize, behind)  # read if the tail evicts
             else:
                 prefetch(pos, ahead)
                 if policy == LFU:
@@ -248,21 +246,23 @@ def _loop(policy, mode, objects, versions, n_layers, item_sizes, spans, version_
             if spans.size > 0 and spans[item] > capacity:
                 admit_size = np.inf  # cannot be cached together with its lower layers
             if recency:
-                hit = recency_hit(keys, item, access, policy == LRU)
+                hit = recency_hit(keys, slots, tail, item, access, policy == LRU)
                 if not hit and admit_size <= capacity:
                     # make room: the tail evicts in stamp order
                     while occupied + admit_size > capacity:
                         if tail == access:
                             occupied = 0.0  # empty: drop rounding drift of non-integer sizes
                             break
-                        occupied -= recency_expire(keys, isize, tail_base + tail_m, tail)
+                        if recency_is_live(slots, tail):
+                            occupied -= isize[tail_base + tail_m] if isize.size > 0 else 1.0
                         tail += 1
-                        tail_m -= 1
-                        if tail_m < 0:
-                            tail_t += 1
-                            tail_base, tail_k = _request_items(mode, objects, versions, n_layers, tail_t)
-                            tail_m = tail_k - 1
-                    recency_insert(keys, isize, item, admit_size, access)
+                        if isize.size > 0:
+                            tail_m -= 1
+                            if tail_m < 0:
+                                tail_t += 1
+                                tail_base, tail_k = _request_items(mode, objects, versions, n_layers, tail_t)
+                                tail_m = tail_k - 1
+                    recency_insert(keys, slots, isize, item, admit_size, access)
                     occupied += admit_size
                 access += 1
             else:
@@ -288,6 +288,7 @@ def _loop(policy, mode, objects, versions, n_layers, item_sizes, spans, version_
         bytes_served += bytes_hit
     if recency:
         fstate[0] = occupied
+        istate[0] = tail
     counts[0] = n_counted
     counts[1] = n_full
     counts[2] = n_items_req

@@ -2,49 +2,56 @@
 
 Number the item accesses of a simulation ``0, 1, 2, ...`` in the order the
 driver makes them. ``keys[x]`` is the access that last (re)inserted item
-``x``, -1 when x is not cached: LRU re-stamps an item on every hit, FIFO
-only when it is admitted. The cached items in increasing stamp order are
-then exactly the LRU list (or FIFO queue) from the least recent end, so the
-next victim is found by a *tail* cursor that walks the access sequence
-behind the current access: the item accessed at ``tail`` is the victim iff
-its stamp is still ``tail`` (otherwise that access was superseded by a later
-hit or the item left), and every access is passed by the tail once. No list
-is linked or unlinked; each access reads and writes one entry of ``keys``,
-which the driver prefetches, for the current access and for the tail.
+``x`` (its *stamp*; -1 if never): LRU re-stamps an item on every hit, FIFO
+only when it is admitted. Bit ``a`` of the bitmap ``live`` is set iff access
+``a`` is still the stamp of its item. The cached items in increasing stamp
+order are then exactly the LRU list (or FIFO queue) from the least recent
+end, so victims are found by a *tail* that walks the accesses behind the
+current one: the access at ``tail`` holds the next victim iff its bit is
+set, and every access is passed once. An item is cached iff its stamp has
+not been passed, ``keys[x] >= tail``, so nothing is written at eviction.
 
-The driver owns the access sequence (the item mapping of layered requests),
-so it moves the tail (:func:`layercache.kernels.driver`); this module holds
-the per-item rules. An item larger than the capacity is never admitted.
-``isize`` as in :mod:`.state`.
+The tail reads only ``live`` (a sliding window of bits, cache-resident) and,
+for variable sizes, the evicted item's size; each access reads and writes
+one entry of ``keys`` (prefetched by the driver). The driver owns the access
+sequence (the item mapping of layered requests) and moves the tail
+(:func:`layercache.kernels.driver._loop`); this module holds the per-item
+rules. An item larger than the capacity is never admitted. ``isize`` as in
+:mod:`.state`.
 """
 
+import numpy as np
 from numba import njit
 
 
 @njit(cache=True, inline="always")
-def recency_hit(keys, item, access, promote):
+def _bit(a):
+    return np.int64(1) << (a & 63)
+
+
+@njit(cache=True, inline="always")
+def recency_is_live(live, access):
+    """True if ``access`` is still the stamp of the item it accessed."""
+    return (live[access >> 6] & _bit(access)) != 0
+
+
+@njit(cache=True, inline="always")
+def recency_hit(keys, live, tail, item, access, promote):
     """True if ``item`` is cached; with ``promote`` (LRU) a hit re-stamps it."""
-    if keys[item] < 0:
+    stamp = keys[item]
+    if stamp < tail:
         return False
     if promote:
+        live[stamp >> 6] &= ~_bit(stamp)
         keys[item] = access
+        live[access >> 6] |= _bit(access)
     return True
 
 
 @njit(cache=True, inline="always")
-def recency_expire(keys, isize, item, access):
-    """Size freed by evicting ``item`` if its stamp is ``access`` (the tail's), else 0."""
-    if keys[item] != access:
-        return 0.0
-    keys[item] = -1
-    if isize.size > 0:
-        return isize[item]
-    return 1.0
-
-
-@njit(cache=True, inline="always")
-def recency_insert(keys, isize, item, size, access):
+def recency_insert(keys, live, isize, item, size, access):
     """Admit ``item`` (the caller has made room) with stamp ``access``."""
     keys[item] = access
+    live[access >> 6] |= _bit(access)
     if isize.size > 0:
         isize[item] = size

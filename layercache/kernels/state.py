@@ -6,18 +6,20 @@
   lists of in-cache LFU (:mod:`.buckets`); ``links[2 * x] == -1`` means x is
   not cached. Empty for the other policies.
 - ``slots`` : int64 -- the indexed min-heap of perfect LFU/Belady
-  (:mod:`.heap`, shape (3 * n_items,)) or the bucket nodes of in-cache LFU
-  (:mod:`.buckets`, shape (4 * (n_items + 2),)); ``pos`` : int32, shape
+  (:mod:`.heap`, shape (3 * n_items,)), the bucket nodes of in-cache LFU
+  (:mod:`.buckets`, shape (4 * (n_items + 2),)) or LRU/FIFO's bitmap of
+  live accesses (:mod:`.recency`, shape (n_accesses // 64 + 1,)); ``pos`` : int32, shape
   (n_items,), an item's slot or bucket, -1 when not cached. Empty for list
   policies.
 - ``keys`` : shape (n_items,) -- one number per item: LRU/FIFO's stamp
-  (:mod:`.recency`; -1 when not cached; int32 when the accesses fit, else
+  (:mod:`.recency`; -1 if never cached; int32 when the accesses fit, else
   int64) or perfect LFU's request count (int64); empty otherwise.
 - ``isize`` : float64, shape (n_items,) -- size of each item when admitted;
   empty for unit sizes (every item has size 1 and nothing is stored).
 - ``fstate`` : float64, shape (1,) -- ``[occupied]``, in capacity units.
 - ``istate`` : int64, shape (2,) -- ``[heap length, access stamp]``; for
-  in-cache LFU ``[free node list, first unused node]``; unused by LRU/FIFO.
+  in-cache LFU ``[free node list, first unused node]``; for LRU/FIFO
+  ``[tail, -]`` after a run (items with ``keys >= tail`` are cached).
 
 Built in Python by :func:`new_state`; kernels only read and write it.
 """
@@ -33,15 +35,16 @@ BUCKET_POLICIES = ("lfu",)
 def new_state(n_items: int, policy: str, unit_sizes: bool = False, n_accesses: int = 0):
     """Allocate an empty cache over ``n_items`` items for ``policy``.
 
-    ``n_accesses`` bounds the item accesses of the simulation: LRU/FIFO
-    stamps are int32 (half the memory traffic) when they fit, else int64.
+    ``n_accesses`` bounds the item accesses of the simulation (LRU/FIFO: one
+    bit each; stamps are int32, half the memory traffic, when they fit, else
+    int64).
     """
     n = int(n_items)
     istate = np.zeros(2, dtype=np.int64)
     keys = np.zeros(n if policy == "perfect_lfu" else 0, dtype=np.int64)
     if policy in RECENCY_POLICIES:
         links = np.empty(0, dtype=np.int32)
-        slots = np.zeros(0, dtype=np.int64)
+        slots = np.zeros(int(n_accesses) // 64 + 1, dtype=np.int64)
         keys = np.full(n, -1, dtype=np.int32 if n_accesses < np.iinfo(np.int32).max else np.int64)
         m = 0
     elif policy in BUCKET_POLICIES:
@@ -61,9 +64,9 @@ def new_state(n_items: int, policy: str, unit_sizes: bool = False, n_accesses: i
 
 def cached_items(state) -> np.ndarray:
     """Ids (int64, ascending) of the items cached in ``state``."""
-    links, pos, keys = state[0], state[2], state[3]
+    links, pos, keys, istate = state[0], state[2], state[3], state[6]
     if links.size:
         return np.flatnonzero(links[0:-2:2] >= 0)
     if pos.size:
         return np.flatnonzero(pos >= 0)
-    return np.flatnonzero(keys >= 0)
+    return np.flatnonzero(keys >= istate[0])
