@@ -50,9 +50,7 @@ is the decode population memory allows, ``kappa_kv = E[A_kv] / E[D-1]``)
   the simulator, explained by the argument above rather than derived:
   ShareGPT4 at KV 150k, 236k, 300k tokens gives 0.183-0.189 preemptions per
   request against ``phi = 0.186``, and simulated capacities within +1.1% of
-  the corrected prediction; ``tests/queueing/test_rad.py``.) RAD and
-  Sarathi-Serve at the default memory are bound by the budget, not by KV on
-  average; their (small) fluctuation-driven preemptions are not modelled.
+  the corrected prediction; ``tests/queueing/test_rad.py``.)
 * ``"alternating"``: the spec's literal RAD modes, prefill-only batches of
   ``B`` rows alternating with decode-only batches of the whole decode
   population; the vLLM formulas with ``tau_p = E[P] g(B) / B``. Shown to
@@ -67,10 +65,30 @@ Filippov's sense: time is split between iterations that carry prompt rows
 leaves the boundary layer). Averaging ``p`` into every iteration instead would
 overstate capacity for convex ``g`` (equation (2) of :mod:`queueing.theory`).
 
+KV overflow (``rad``, ``sarathi``, ``nonaligned``, ``static``). When the budget
+binds, memory holds on *average* ``y E[X]`` KV tokens (``X``: the KV of a
+decoding request at a uniformly random decode step, ``E[X] = E[A_kv] / E[D-1]``,
+``E[X^2] = E[sum_k kv_k^2] / E[D-1]``), but the ``y`` decoding requests are a
+changing set: their demand ``U`` is a sum of ``y`` such draws, taken as
+``Normal(y E[X], y Var[X])``. Demand above the capacity ``K`` cannot be held,
+so the requests progress (prefill and decode alike) at the held share
+``1 - ell(y)``, ``ell(y) = E[(U - K)^+] / E[U]`` (:func:`_overflow`), and
+capacity is ``(1 - ell(y*))`` times the budget-bound rate, ``y*`` the decode
+population at that rate. The fixed population (``y Var[X]``, not the
+``y E[X^2]`` of a Poisson population) reflects that prompt tokens are
+prefilled at a steady ``B - d`` rows per iteration. On ShareGPT4, RAD and
+Sarathi-Serve at KV 220k / 236k / 260k / 300k tokens (mean use 99 / 92 / 84 /
+73% at lambda*) serve +1.45 / +0.01 / -0.08 / +0.03% off this capacity,
+against -2.1 / -0.8 / -0.15 / 0% off the mean-memory lambda*. A policy whose population is memory-bound on average
+(``r_mem < B / W``) keeps the mean bound and no overflow term, and
+:class:`queueing.theory.WorkloadMoments` without ``mean_kv_sq`` gives none.
+
 Capacities (stationary points, requests/s; derivations in
 :mod:`queueing.symbolic`)::
 
     rad / sarathi: r = min(B / W, y_mem / E[D-1]),  p_on = B - r E[D-1]
+                   (times 1 - ell(r E[D-1]) when B / W is the smaller, KV overflow;
+                   the static split likewise)
     static:        r = min(B_p / E[P], B_d / E[D-1], y_mem / E[D-1]),  p_on = B_p
                    lambda = r / (beta g(p_on + d) + (1 - beta) g(d) + c r E[A]),
                    d = r E[D-1], beta = r E[P] / p_on
@@ -96,6 +114,7 @@ tokens/s, i.e. ``lambda - capacity`` requests/s; below it every fluid start
 drains to the stationary point.
 """
 
+import math
 from dataclasses import asdict, dataclass
 
 import numpy as np
@@ -121,6 +140,7 @@ class _Setup:
     y_mem: float
     tau_p: float  # prefill seconds per request, recompute included
     tile: int
+    kv: float  # KV capacity (tokens)
 
 
 @dataclass(frozen=True)
@@ -217,7 +237,7 @@ def _setup(scheduler, prompt_tokens, output_tokens, latency, params):
         tau_p = float(np.mean(g(prompts)))
         if limits["kv"] < limits["max_active"]:  # memory full: growth paid by recompute (docstring)
             tau_p *= 1.0 + mom.mean_decodes / mom.mean_prompt
-    return _Setup(policy, g, c, mom, budget, prefill_budget or 0, decode_budget or 0, y_mem, tau_p, tile)
+    return _Setup(policy, g, c, mom, budget, prefill_budget or 0, decode_budget or 0, y_mem, tau_p, tile, float(kv))
 
 
 def _capacity(s):
@@ -229,11 +249,31 @@ def _capacity(s):
     r_mem = s.y_mem / m.mean_decodes
     if s.policy == "static":
         r = min(s.prefill_budget / m.mean_prompt, s.decode_budget / m.mean_decodes, r_mem)
-        on = s.prefill_budget
-    else:
-        r = min(s.budget / m.mean_work, r_mem)
-        on = s.budget - r * m.mean_decodes
-    return _th._result(r, "", s.g, s.c, m, on).rate
+        return _th._result(r, "", s.g, s.c, m, s.prefill_budget).rate * (1.0 - _overflow(s, r * m.mean_decodes))
+    r_budget = s.budget / m.mean_work
+    if r_mem < r_budget:  # memory binds on average: no overflow term (module docstring)
+        return _th._result(r_mem, "", s.g, s.c, m, s.budget - s.y_mem).rate
+    y0 = r_budget * m.mean_decodes
+    return _th._result(r_budget, "", s.g, s.c, m, s.budget - y0).rate * (1.0 - _overflow(s, y0))
+
+
+def _overflow(s, y):
+    """Fraction of the KV demand of ``y`` decoding requests above the capacity (KV overflow).
+
+    ``U ~ Normal(y E[X], y Var[X])`` with ``X`` the KV of a decoding request
+    at a uniformly random decode step; returns ``E[(U - K)^+] / E[U]``.
+    """
+    m = s.mom
+    if not (y > 0 and np.isfinite(m.mean_kv_sq) and np.isfinite(s.kv)):
+        return 0.0
+    ex = m.mean_kv / m.mean_decodes
+    sd = math.sqrt(y * max(m.mean_kv_sq / m.mean_decodes - ex * ex, 0.0))
+    mu, gap = y * ex, s.kv - y * ex
+    if sd == 0.0:
+        return max(-gap, 0.0) / mu
+    z = gap / sd
+    return max(sd * math.exp(-0.5 * z * z) / math.sqrt(2 * math.pi) - gap * 0.5 * math.erfc(z / math.sqrt(2)),
+               0.0) / mu
 
 
 def fluid_capacity(scheduler, prompt_tokens, output_tokens=None, latency=None, **params):
@@ -281,8 +321,9 @@ def _rhs(s, lam):
         theta = fill * gate  # fraction of time in iterations that carry prompt rows
         t_on = float(s.g(p + d)) + s.c * d * kappa
         t_off = float(s.g(d)) + s.c * d * kappa
-        pre = theta * p / t_on
-        dec = (theta / t_on + ((1 - theta) / t_off if d > 0 else 0.0)) * d
+        held = 1.0 - _overflow(s, y)  # share of the KV demand memory can hold
+        pre = held * theta * p / t_on
+        dec = held * (theta / t_on + ((1 - theta) / t_off if d > 0 else 0.0)) * d
         return [lam * m.mean_prompt - pre, pre / m.mean_prompt - dec / m.mean_decodes]
 
     return f

@@ -63,9 +63,10 @@ it, and which policies fail below it, is shown on the fluid model in
 :mod:`queueing.fluid`.
 
 Assumptions (stated plainly): lengths i.i.d. with finite means, independent
-of arrivals; no recompute preemption at the capacity point (memory constraints
-are long-run averages; fluctuations make KV-bound systems preempt before
-(1)'s memory bound); decoding requests decode every iteration (what RAD,
+of arrivals; memory constraints are long-run averages (lambda* is an upper
+bound: KV use fluctuates around its mean, and near the capacity that costs
+throughput, which :mod:`queueing.fluid` charges as KV overflow and, for
+vLLM, recompute); decoding requests decode every iteration (what RAD,
 Sarathi-Serve and SLAI do below capacity); prefill-phase KV and slots are
 neglected (a few requests at a time under chunked prefill).
 
@@ -127,6 +128,10 @@ class WorkloadMoments:
         ``E[A_kv]``, KV block-tokens held summed over a request's decodes.
     n_requests : int
         Number of requests the means were taken over.
+    mean_kv_sq : float
+        ``E[sum_k kv_k^2]`` over a request's decodes (block-tokens squared);
+        the spread of KV use that :mod:`queueing.fluid` charges as overflow.
+        NaN when unknown (the overflow term is then left out).
     """
 
     mean_prompt: float
@@ -134,6 +139,7 @@ class WorkloadMoments:
     mean_context: float
     mean_kv: float
     n_requests: int
+    mean_kv_sq: float = float("nan")
 
     @property
     def mean_work(self):
@@ -195,6 +201,16 @@ def _kv_block_sum(first, last, block):
     return block * (cum(last) - cum(first))
 
 
+def _kv_block_sq_sum(first, last, block):
+    """``sum_{j=first+1}^{last} (block * ceil(j / block))**2`` for integer arrays (tokens squared)."""
+
+    def cum(n):  # sum_{j=1}^{n} ceil(j / block)**2, n >= 0
+        q, s = np.divmod(n, block)
+        return block * q * (q + 1) * (2 * q + 1) // 6 + s * (q + 1) ** 2
+
+    return block * block * (cum(last) - cum(first))
+
+
 def workload_moments(prompt_tokens, output_tokens, block_tokens=DEFAULT_BLOCK_TOKENS):
     """Means of a length distribution given as samples.
 
@@ -225,7 +241,9 @@ def workload_moments(prompt_tokens, output_tokens, block_tokens=DEFAULT_BLOCK_TO
     m = d.astype(np.int64) - 1
     context = m * p + m * (m + 1) // 2
     kv = _kv_block_sum(p, p + m, block)
-    return WorkloadMoments(float(p.mean()), float(m.mean()), float(context.mean()), float(kv.mean()), int(p.size))
+    kv_sq = _kv_block_sq_sum(p, p + m, block).astype(np.float64)
+    return WorkloadMoments(float(p.mean()), float(m.mean()), float(context.mean()), float(kv.mean()), int(p.size),
+                           float(kv_sq.mean()))
 
 
 def _moments(prompt_tokens, output_tokens, block_tokens):

@@ -72,3 +72,27 @@ def test_alternating_modes_need_an_intercept_free_tile_model():
     assert F.fluid_capacity("alternating", P, D, flat, **FREE) == pytest.approx(
         F.fluid_capacity("rad", P, D, flat, **FREE), rel=1e-12)
     assert F.fluid_capacity("alternating", P, D, **FREE) < 0.97 * F.fluid_capacity("rad", P, D, **FREE)
+
+
+def test_kv_overflow_term():
+    """Budget-bound policies lose the share of Gaussian KV demand above the capacity; the ODE agrees."""
+    import queueing as q
+
+    P4, D4 = q.sharegpt4()
+    star = T.lambda_star(P4, D4).rate  # 235,728 KV tokens: mean use 92% of them at lambda*
+    assert T.lambda_star(P4, D4).binding == "budget"
+    cap = F.fluid_capacity("rad", P4, D4)
+    assert 0.98 * star < cap < 0.999 * star
+    assert F.fluid_capacity("rad", P4, D4, kv_capacity_tokens=10**7) == pytest.approx(star, rel=1e-12)
+    s = F._setup("rad", P4, D4, None, {})
+    # the overflow is the Gaussian E[(U - K)^+] / E[U], checked by sampling
+    y = 512 * s.mom.mean_decodes / s.mom.mean_work
+    ex = s.mom.mean_kv / s.mom.mean_decodes
+    sd = np.sqrt(y * (s.mom.mean_kv_sq / s.mom.mean_decodes - ex**2))
+    u = np.random.default_rng(0).normal(y * ex, sd, 2_000_000)
+    assert F._overflow(s, y) == pytest.approx(np.maximum(u - s.kv, 0).mean() / (y * ex), rel=0.02)
+    above = F.fluid_path("rad", 1.1 * cap, P4, D4, horizon=4000)
+    assert above.growth == pytest.approx(0.1 * cap, rel=0.03)
+    moments_only = T.WorkloadMoments(*[getattr(s.mom, k) for k in ("mean_prompt", "mean_decodes", "mean_context",
+                                                                    "mean_kv", "n_requests")])
+    assert F.fluid_capacity("rad", moments_only) == pytest.approx(star, rel=1e-12)  # no spread known: no term

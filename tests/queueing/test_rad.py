@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 
 import queueing as q
+import queueing.theory  # noqa: F401  (makes q.theory available)
 from queueing.fluid import fluid_capacity, simulated_window
 from queueing.latency import TileLatency
 
@@ -119,15 +120,17 @@ def test_rad_stable_below_lambda_star_fast():
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize("kv", [BIG_KV, q.theory.DEFAULT_KV_CAPACITY_TOKENS])
 @pytest.mark.parametrize("factor", [0.97, 1.03])
-def test_rad_at_097_and_103_lambda_star(factor):
+def test_rad_at_097_and_103_lambda_star(factor, kv):
+    """lambda* binds on the budget in both; at the default KV the fluid capacity is lower (KV overflow)."""
     P, D = q.sharegpt4()
-    lam = q.lambda_star(P, D, kv_capacity_tokens=BIG_KV).rate
+    lam = q.lambda_star(P, D, kv_capacity_tokens=kv).rate
     w = q.poisson_workload(P, D, factor * lam, P.size, seed=21)
-    res = q.simulate(w, "rad", kv_capacity_tokens=BIG_KV)
+    res = q.simulate(w, "rad", kv_capacity_tokens=kv)
     win = simulated_window(res.requests, 0.5, 1.0)
     cap_w = fluid_capacity("rad", w.prompt_tokens[win.served], w.output_tokens[win.served],
-                           kv_capacity_tokens=BIG_KV)
+                           kv_capacity_tokens=kv)
     if factor < 1:
         assert win.min_backlog == 0  # the backlog keeps emptying: bounded
         assert win.service_rate == pytest.approx(win.arrival_rate, rel=0.02)
@@ -172,3 +175,17 @@ def test_vllm_memory_bound_capacity_with_recompute(kv, n):
     assert win.service_rate == pytest.approx(fluid_capacity("vllm", Ps, Ds, kv_capacity_tokens=kv), rel=0.03)
     phi = (Ds - 1).mean() / Ps.mean()
     assert res.requests.n_preemptions.to_numpy()[win.served].mean() == pytest.approx(phi, rel=0.1)
+
+
+@pytest.mark.parametrize("scheduler, kv", [("rad", 235_728), ("sarathi", 235_728), ("rad", 260_000)])
+def test_budget_bound_capacity_with_kv_overflow(scheduler, kv):
+    """Mean KV 84-92% of capacity: the fluid model's overflow term predicts the shortfall."""
+    P, D = q.sharegpt4()
+    cap = fluid_capacity(scheduler, P, D, kv_capacity_tokens=kv)
+    assert cap < q.lambda_star(P, D, kv_capacity_tokens=kv).rate  # the overflow term is active
+    w = q.poisson_workload(P, D, 1.25 * cap, 16384, seed=11)
+    win = simulated_window(q.simulate(w, scheduler, kv_capacity_tokens=kv).requests, 0.5, 1.0)
+    cap_w = fluid_capacity(scheduler, w.prompt_tokens[win.served], w.output_tokens[win.served],
+                           kv_capacity_tokens=kv)
+    assert win.min_backlog > 0
+    assert win.service_rate == pytest.approx(cap_w, rel=0.005)

@@ -21,6 +21,8 @@ def test_moments_match_brute_force():
     assert m.mean_decodes == pytest.approx(D.mean() - 1)
     assert m.mean_context == pytest.approx(np.mean(A), rel=1e-12)
     assert m.mean_kv == pytest.approx(np.mean(Akv), rel=1e-12)
+    Akv2 = [sum((16 * -(-(p + k) // 16)) ** 2 for k in range(1, d)) for p, d in zip(P, D)]
+    assert m.mean_kv_sq == pytest.approx(np.mean(Akv2), rel=1e-12)
 
 
 def test_latency_parts_default():
