@@ -79,9 +79,11 @@ population at that rate. The fixed population (``y Var[X]``, not the
 prefilled at a steady ``B - d`` rows per iteration. On ShareGPT4, RAD and
 Sarathi-Serve at KV 220k / 236k / 260k / 300k tokens (mean use 99 / 92 / 84 /
 73% at lambda*) serve +1.45 / +0.01 / -0.08 / +0.03% off this capacity,
-against -2.1 / -0.8 / -0.15 / 0% off the mean-memory lambda*. A policy whose population is memory-bound on average
-(``r_mem < B / W``) keeps the mean bound and no overflow term, and
-:class:`queueing.theory.WorkloadMoments` without ``mean_kv_sq`` gives none.
+against -2.1 / -0.8 / -0.15 / 0% off the mean-memory lambda*. A policy
+whose population is memory-bound on average (its ``r`` below is
+``y_mem / E[D-1]``) keeps the mean bound and no overflow term (ODE
+included), and :class:`queueing.theory.WorkloadMoments` without
+``mean_kv_sq`` gives none.
 
 Capacities (stationary points, requests/s; derivations in
 :mod:`queueing.symbolic`)::
@@ -246,25 +248,35 @@ def _capacity(s):
         Y = s.y_mem
         t_d = float(s.g(Y)) + s.c * m.mean_context / m.mean_decodes * Y
         return 1.0 / (s.tau_p + m.mean_decodes * t_d / Y)
-    r_mem = s.y_mem / m.mean_decodes
+    r = min(_rates(s))
     if s.policy == "static":
-        r = min(s.prefill_budget / m.mean_prompt, s.decode_budget / m.mean_decodes, r_mem)
-        return _th._result(r, "", s.g, s.c, m, s.prefill_budget).rate * (1.0 - _overflow(s, r * m.mean_decodes))
-    r_budget = s.budget / m.mean_work
-    if r_mem < r_budget:  # memory binds on average: no overflow term (module docstring)
-        return _th._result(r_mem, "", s.g, s.c, m, s.budget - s.y_mem).rate
-    y0 = r_budget * m.mean_decodes
-    return _th._result(r_budget, "", s.g, s.c, m, s.budget - y0).rate * (1.0 - _overflow(s, y0))
+        on = s.prefill_budget
+    else:
+        on = s.budget - r * m.mean_decodes
+    return _th._result(r, "", s.g, s.c, m, on).rate * (1.0 - _overflow(s, r * m.mean_decodes))
+
+
+def _rates(s):
+    """Requests per iteration the budget(s) allow and that memory allows on average; capacity has the smaller."""
+    m = s.mom
+    if s.policy == "static":
+        r = min(s.prefill_budget / m.mean_prompt, s.decode_budget / m.mean_decodes)
+    else:
+        r = s.budget / m.mean_work
+    return r, s.y_mem / m.mean_decodes
 
 
 def _overflow(s, y):
     """Fraction of the KV demand of ``y`` decoding requests above the capacity (KV overflow).
 
     ``U ~ Normal(y E[X], y Var[X])`` with ``X`` the KV of a decoding request
-    at a uniformly random decode step; returns ``E[(U - K)^+] / E[U]``.
+    at a uniformly random decode step; returns ``E[(U - K)^+] / E[U]``, and
+    0 where memory binds on average (module docstring) or ``E[sum_k kv_k^2]``
+    is unknown.
     """
     m = s.mom
-    if not (y > 0 and np.isfinite(m.mean_kv_sq) and np.isfinite(s.kv)):
+    r_budget, r_mem = _rates(s)
+    if r_mem <= r_budget or not (y > 0 and np.isfinite(m.mean_kv_sq) and np.isfinite(s.kv)):
         return 0.0
     ex = m.mean_kv / m.mean_decodes
     sd = math.sqrt(y * max(m.mean_kv_sq / m.mean_decodes - ex * ex, 0.0))
