@@ -48,8 +48,6 @@ __all__ = ["StaticAllocation", "static_optimum", "static_lfu_allocation", "EXACT
 EXACT_MAX_ITEMS = 2000
 #: relative optimality gap asked of HiGHS (0 can take minutes on catalogs of equal sizes)
 _MIP_GAP = 1e-9
-#: seconds for the exact re-solve of the greedy's core (its incumbent is kept if the limit stops it)
-CORE_TIME_LIMIT = 1.0
 _MODES = {"layered": "llru", "versions": "lru", "full": "full"}
 _OBJECTIVES = ("hit", "byte")
 
@@ -317,7 +315,7 @@ def _greedy(prob: _Problem, capacity: float, core: int):
     np.maximum.at(prefix, groups[taken], seg[2][taken])  # hull options grow along a group's segments
     prefix[in_core] = 0
     left = capacity - float(prob.cost[np.flatnonzero(prefix), prefix[prefix > 0] - 1].sum())
-    sub, _ = _exact(prob, left, CORE_TIME_LIMIT, in_core)
+    sub, _ = _exact(prob, left, 10.0, in_core)
     refined = np.where(in_core, sub, prefix)
     if _value(prob, refined) > _value(prob, choice):
         choice = refined
