@@ -8,9 +8,9 @@
 - ``slots`` : int64 -- the indexed min-heap of perfect LFU/Belady
   (:mod:`.heap`, shape (3 * n_items,)), the bucket nodes of in-cache LFU
   (:mod:`.buckets`, shape (4 * (n_items + 2),)) or LRU/FIFO's bitmap of
-  live accesses (:mod:`.recency`, shape (n_accesses // 64 + 1,)); ``pos`` : int32, shape
-  (n_items,), an item's slot or bucket, -1 when not cached. Empty for list
-  policies.
+  live accesses (:mod:`.recency`, shape (n_accesses // 64 + 1,)).
+- ``pos`` : int32, shape (n_items,) -- an item's heap slot or bucket, -1 when
+  not cached; empty for LRU/FIFO.
 - ``keys`` : shape (n_items,) -- one number per item: LRU/FIFO's stamp
   (:mod:`.recency`; -1 if never cached; int32 when the accesses fit, else
   int64) or perfect LFU's request count (int64); empty otherwise.
