@@ -50,6 +50,16 @@ _EXPORTS = {
     "replicas_needed": "planner",
     "plan_capacity": "planner",
     "simulated_window": "fluid",
+    "roofline_latency": "roofline",
+    "RooflineLatency": "roofline",
+    "models": "hardware",
+    "gpus": "hardware",
+    "model_spec": "hardware",
+    "gpu_spec": "hardware",
+    "ModelSpec": "hardware",
+    "GPUSpec": "hardware",
+    "calibrate": "calibration",
+    "CalibrationResult": "calibration",
 }
 
 __all__ = sorted(_EXPORTS)

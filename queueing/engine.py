@@ -372,10 +372,12 @@ def launch(spec, st, rec, cfg, r):
     p = 0
     d = 0
     ctx = 0
+    pairs = 0.0  # prefill attention (query, key) pairs: sum of chunk * (context before it + chunk / 2)
     for k in range(m):
         i = st.bid[r, k]
         if st.phase[i] == PREFILL:
             p += st.btok[r, k]
+            pairs += st.btok[r, k] * (st.prefilled[i] + 0.5 * st.btok[r, k])
         else:
             d += 1
             ctx += st.kv_tokens[i]
@@ -384,7 +386,8 @@ def launch(spec, st, rec, cfg, r):
         if code != 0:
             st.err[0] = code
             return STATUS_INVARIANT
-    dt = iteration_time_kernel(cfg.lat_kind, cfg.lat_params, p, d, ctx)
+    pctx = pairs / p - 0.5 * p if p > 0 else 0.0  # effective context: p (pctx + p / 2) = pairs
+    dt = iteration_time_kernel(cfg.lat_kind, cfg.lat_params, p, d, ctx, pctx)
     st.clock[r] = now + dt
     st.busy[r] = 1
     st.n_batches[r] += 1

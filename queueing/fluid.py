@@ -197,7 +197,10 @@ def _setup(scheduler, prompt_tokens, output_tokens, latency, params):
     budget = p.pop("token_budget", _th.DEFAULT_TOKEN_BUDGET)
     tile = p.pop("tile", None)
     max_active = p.pop("max_active", _th.DEFAULT_MAX_ACTIVE)
-    kv = p.pop("kv_capacity_tokens", _th.DEFAULT_KV_CAPACITY_TOKENS)
+    from .roofline import resolve_hardware
+
+    latency, kv = resolve_hardware(latency, p.pop("kv_capacity_tokens", None), p.pop("model", None),
+                                   p.pop("gpu", None), p.pop("tensor_parallel", 1), _th.DEFAULT_KV_CAPACITY_TOKENS)
     block = p.pop("block_tokens", _th.DEFAULT_BLOCK_TOKENS)
     prefill_budget = p.pop("prefill_budget", None)
     decode_budget = p.pop("decode_budget", None)
@@ -304,7 +307,8 @@ def fluid_capacity(scheduler, prompt_tokens, output_tokens=None, latency=None, *
         ``token_budget`` (512), ``tile`` (the model's ``tile`` or 128),
         ``max_active`` (128), ``kv_capacity_tokens`` (235728), ``block_tokens``
         (16); ``prefill_budget`` and ``decode_budget`` for ``"static"``;
-        ``max_prefill_tokens`` (8192) for ``"vllm"``.
+        ``max_prefill_tokens`` (8192) for ``"vllm"``; ``model``, ``gpu`` and
+        ``tensor_parallel`` instead of ``latency`` (see ``queueing.simulate``).
 
     Returns
     -------

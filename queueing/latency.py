@@ -6,8 +6,12 @@ decoding requests, whose key-value context sums to ``decode_context_tokens``.
 
 Every model is a frozen dataclass with
 
-* ``iteration_time(prefill_tokens, n_decodes, decode_context_tokens)`` ->
-  seconds, vectorised over NumPy arrays (broadcast), for analysis code;
+* ``iteration_time(prefill_tokens, n_decodes, decode_context_tokens,
+  prefill_context_tokens)`` -> seconds, vectorised over NumPy arrays
+  (broadcast), for analysis code; ``prefill_context_tokens`` is the prompt
+  context before the batch's prefill chunk (0: a chunk with nothing before
+  it), used by :class:`queueing.roofline.RooflineLatency` and ignored by the
+  models here;
 * ``kernel_params()`` -> ``(kind, params)``, an ``int`` code and a float64
   array, the compact form the jitted engine evaluates with
   :func:`iteration_time_kernel` (called by global name inside kernels).
@@ -22,7 +26,9 @@ Models (``kind`` code):
   function of the number of matrix-multiply tiles;
 * :class:`TableLatency` (3): linear interpolation of a measured profile
   (:meth:`TableLatency.from_csv`), constant below the first point and
-  extrapolated with the last segment's slope above the last.
+  extrapolated with the last segment's slope above the last;
+* :class:`queueing.roofline.RooflineLatency` (4): a roofline of a model on a
+  GPU (``queueing.roofline_latency``).
 
 ``n = prefill_tokens + n_decodes`` is the batch's token count, and every model
 adds ``per_context_token * decode_context_tokens`` (decode attention reads the
@@ -47,12 +53,14 @@ __all__ = [
     "KIND_PIECEWISE",
     "KIND_TILE",
     "KIND_TABLE",
+    "KIND_ROOFLINE",
 ]
 
 KIND_AFFINE = 0
 KIND_PIECEWISE = 1
 KIND_TILE = 2
 KIND_TABLE = 3
+KIND_ROOFLINE = 4
 
 # Decode attention on an RTX 6000 Ada class card, seconds per summed context token.
 DECODE_ATTENTION_S_PER_TOKEN = 0.17e-6
@@ -95,7 +103,7 @@ class AffineLatency:
     def kernel_params(self):
         return KIND_AFFINE, np.array([self.per_context_token, self.t0, self.per_token])
 
-    def iteration_time(self, prefill_tokens, n_decodes=0, decode_context_tokens=0):
+    def iteration_time(self, prefill_tokens, n_decodes=0, decode_context_tokens=0, prefill_context_tokens=0):
         n, c = _tokens(prefill_tokens, n_decodes, decode_context_tokens)
         return self.t0 + self.per_token * n + self.per_context_token * c
 
@@ -128,7 +136,7 @@ class PiecewiseLatency:
         flat = [v for ab in self.pieces for v in ab]
         return KIND_PIECEWISE, np.array([self.per_context_token, len(self.pieces)] + flat)
 
-    def iteration_time(self, prefill_tokens, n_decodes=0, decode_context_tokens=0):
+    def iteration_time(self, prefill_tokens, n_decodes=0, decode_context_tokens=0, prefill_context_tokens=0):
         n, c = _tokens(prefill_tokens, n_decodes, decode_context_tokens)
         t = np.full(np.broadcast(n, c).shape, -np.inf)
         for a, b in self.pieces:
@@ -161,7 +169,7 @@ class TileLatency:
     def kernel_params(self):
         return KIND_TILE, np.array([self.per_context_token, self.t0, self.per_tile, float(self.tile)])
 
-    def iteration_time(self, prefill_tokens, n_decodes=0, decode_context_tokens=0):
+    def iteration_time(self, prefill_tokens, n_decodes=0, decode_context_tokens=0, prefill_context_tokens=0):
         n, c = _tokens(prefill_tokens, n_decodes, decode_context_tokens)
         return self.t0 + self.per_tile * np.ceil(n / self.tile) + self.per_context_token * c
 
@@ -236,7 +244,7 @@ class TableLatency:
         m = len(self.tokens)
         return KIND_TABLE, np.array([self.per_context_token, m, *self.tokens, *self.seconds])
 
-    def iteration_time(self, prefill_tokens, n_decodes=0, decode_context_tokens=0):
+    def iteration_time(self, prefill_tokens, n_decodes=0, decode_context_tokens=0, prefill_context_tokens=0):
         n, c = _tokens(prefill_tokens, n_decodes, decode_context_tokens)
         x = np.asarray(self.tokens)
         y = np.asarray(self.seconds)
@@ -256,10 +264,13 @@ def default_latency():
 
 
 @njit(cache=True)
-def iteration_time_kernel(kind, params, prefill_tokens, n_decodes, decode_context_tokens):
+def iteration_time_kernel(kind, params, prefill_tokens, n_decodes, decode_context_tokens,
+                          prefill_context_tokens=0.0):
     """Jitted twin of ``model.iteration_time`` for scalars; ``(kind, params) = model.kernel_params()``."""
     n = float(prefill_tokens + n_decodes)
     t = params[0] * decode_context_tokens
+    if kind == KIND_ROOFLINE:
+        return t + _roofline_kernel(params, float(prefill_tokens), float(n_decodes), prefill_context_tokens)
     if kind == KIND_AFFINE:
         return t + params[1] + params[2] * n
     if kind == KIND_PIECEWISE:
@@ -292,6 +303,23 @@ def iteration_time_kernel(kind, params, prefill_tokens, n_decodes, decode_contex
     return t + ys[lo] + (ys[hi] - ys[lo]) / (xs[hi] - xs[lo]) * (n - xs[lo])
 
 
+@njit(cache=True, inline="always")
+def _roofline_kernel(c, p, d, k):
+    """``RooflineLatency.iteration_time`` less its decode-context term, for scalars (``c``: kernel params)."""
+    n = p + d
+    if c[4] > 1.0:
+        touched = c[4] * -np.expm1(n * np.log1p(-c[5] / c[4]))
+    else:
+        touched = 1.0 if n > 0 else 0.0
+    busy = 1.0 if n > 0 else 0.0
+    out = d + (1.0 if p > 0 else 0.0)
+    t = max(c[1] * n, c[2] * busy + c[3] * touched) + c[6] * n + c[7] * p * (k + 0.5 * p)
+    t += c[8] * busy + c[9] * n + c[10] * busy + c[11] + c[12] * out
+    if out > 0:
+        t += max(c[13] * out, c[14])
+    return t
+
+
 def microbenchmark_table(latency=None, prompt_tokens=2048):
     """Predicted versus measured single-prompt microbenchmark.
 
@@ -313,8 +341,9 @@ def microbenchmark_table(latency=None, prompt_tokens=2048):
         df = pd.read_csv(fh)
     rows = []
     for chunk in df["chunk"].astype(int):
-        sizes = np.minimum(chunk, prompt_tokens - np.arange(0, prompt_tokens, chunk))
-        ttft = float(np.sum(lat.iteration_time(sizes, 0, 0)))
+        starts = np.arange(0, prompt_tokens, chunk)
+        sizes = np.minimum(chunk, prompt_tokens - starts)
+        ttft = float(np.sum(lat.iteration_time(sizes, 0, 0, starts)))
         decode = float(lat.iteration_time(0, 1, prompt_tokens))
         rows.append((chunk, sizes.size, 1e3 * ttft, 1e3 * (ttft + decode) / (sizes.size + 1)))
     pred = pd.DataFrame(rows, columns=["chunk", "n_chunks", "ttft_pred_ms", "batch_pred_ms"])

@@ -93,7 +93,8 @@ def _positive(name, value):
 
 def best_token_budget(prompt_tokens, output_tokens=None, latency=None, tile=128, max_budget=4096,
                       tbt_slo=None, max_active=_th.DEFAULT_MAX_ACTIVE,
-                      kv_capacity_tokens=_th.DEFAULT_KV_CAPACITY_TOKENS, block_tokens=_th.DEFAULT_BLOCK_TOKENS):
+                      kv_capacity_tokens=None, block_tokens=_th.DEFAULT_BLOCK_TOKENS, *, model=None, gpu=None,
+                      tensor_parallel=1):
     """The tile-multiple budget with the largest lambda* (under a TBT SLO if given).
 
     Parameters
@@ -107,6 +108,9 @@ def best_token_budget(prompt_tokens, output_tokens=None, latency=None, tile=128,
         Largest budget considered (tokens), >= ``tile``.
     tbt_slo : float or None
         Seconds; budgets whose full-batch iteration exceeds it are excluded.
+    model, gpu, tensor_parallel :
+        Instead of ``latency``: the roofline of ``model`` on ``tensor_parallel``
+        x ``gpu``, and the KV capacity derived from them (see ``queueing.simulate``).
 
     Returns
     -------
@@ -119,6 +123,10 @@ def best_token_budget(prompt_tokens, output_tokens=None, latency=None, tile=128,
     """
     import pandas as pd
 
+    from .roofline import resolve_hardware
+
+    latency, kv_capacity_tokens = resolve_hardware(latency, kv_capacity_tokens, model, gpu, tensor_parallel,
+                                                   _th.DEFAULT_KV_CAPACITY_TOKENS)
     tile = _th._positive_int("tile", tile)
     max_budget = _th._positive_int("max_budget", max_budget)
     if max_budget < tile:

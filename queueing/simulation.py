@@ -14,6 +14,7 @@ from .kv import DEFAULT_BLOCK_SIZE, DEFAULT_KV_CAPACITY_TOKENS
 from .latency import default_latency
 from .metrics import request_tbt_stats, summarize
 from .registry import get_scheduler
+from .roofline import resolve_hardware
 from .workloads import Workload
 
 __all__ = ["simulate", "SimulationResult"]
@@ -72,9 +73,10 @@ def _positive_int(v, name, minimum=1):
 
 
 def simulate(workload, scheduler="slai", latency=None, *, token_budget=512, max_active=128,
-             max_decodes=128, kv_capacity_tokens=DEFAULT_KV_CAPACITY_TOKENS, block_size=DEFAULT_BLOCK_SIZE,
+             max_decodes=128, kv_capacity_tokens=None, block_size=DEFAULT_BLOCK_SIZE,
              n_replicas=1, router="round_robin", max_prefill_tokens=8192, on_unservable="error",
-             check_invariants=False, record_batches=False, max_iterations=None, **scheduler_params):
+             check_invariants=False, record_batches=False, max_iterations=None, model=None, gpu=None,
+             tensor_parallel=1, **scheduler_params):
     """Simulate serving ``workload`` with ``scheduler``.
 
     Parameters
@@ -90,8 +92,10 @@ def simulate(workload, scheduler="slai", latency=None, *, token_budget=512, max_
         Cap on admitted (KV-holding) requests per replica.
     max_decodes : int
         Cap on decodes per batch (SLAI).
-    kv_capacity_tokens : int
-        KV memory per replica, tokens; ``kv_capacity_tokens // block_size`` blocks.
+    kv_capacity_tokens : int, optional
+        KV memory per replica, tokens; ``kv_capacity_tokens // block_size``
+        blocks. Default: derived from ``model`` and ``gpu`` when given, else
+        235,728 (Mistral-7B on a 48 GB card).
     block_size : int
         Tokens per KV block.
     n_replicas : int
@@ -109,6 +113,13 @@ def simulate(workload, scheduler="slai", latency=None, *, token_budget=512, max_
         Keep every batch entry (``result.batches``).
     max_iterations : int, optional
         Stop with ``RuntimeError`` after this many iterations.
+    model, gpu : optional
+        A model and GPU (names, ``config.json`` path or dicts; see
+        ``queueing.models()`` and ``queueing.gpus()``): the latency model is
+        then their roofline (``queueing.roofline_latency``) and the KV
+        capacity is derived from them. Both or neither; not with ``latency``.
+    tensor_parallel : int
+        GPUs per replica (with ``model`` and ``gpu``).
     **scheduler_params
         The scheduler's own parameters (``SchedulerSpec.params``), e.g.
         ``theta_low``, ``theta_high``, ``kv_threshold`` for SLAI.
@@ -122,6 +133,8 @@ def simulate(workload, scheduler="slai", latency=None, *, token_budget=512, max_
     if not isinstance(workload, Workload):
         raise ValueError(f"workload must be a queueing Workload, got {type(workload).__name__}")
     sspec, driver = get_scheduler(scheduler)
+    latency, kv_capacity_tokens = resolve_hardware(latency, kv_capacity_tokens, model, gpu, tensor_parallel,
+                                                   DEFAULT_KV_CAPACITY_TOKENS)
     lat = default_latency() if latency is None else latency
     if not hasattr(lat, "kernel_params"):
         raise ValueError(f"latency must be a queueing latency model, got {type(lat).__name__}")

@@ -279,6 +279,8 @@ def latency_parts(latency=None):
         latency = default_latency()
     if not hasattr(latency, "iteration_time"):
         raise ValueError(f"latency must have an iteration_time method, got {type(latency).__name__}")
+    if hasattr(latency, "separable"):  # roofline: rows priced alike, attention linear in the context
+        latency = latency.separable()
     f = latency.iteration_time
     c = float(np.asarray(f(0, 1, 1_000_001)) - np.asarray(f(0, 1, 1))) / 1e6
     n = np.array([1, 17, 100, 128, 129, 500, 512, 1000, 4096])
@@ -359,8 +361,8 @@ def _check_memory_possible(prompt_tokens, kv_capacity_tokens, block_tokens):
 
 
 def lambda_star(prompt_tokens, output_tokens=None, latency=None, token_budget=DEFAULT_TOKEN_BUDGET,
-                tile=None, max_active=DEFAULT_MAX_ACTIVE, kv_capacity_tokens=DEFAULT_KV_CAPACITY_TOKENS,
-                block_tokens=DEFAULT_BLOCK_TOKENS):
+                tile=None, max_active=DEFAULT_MAX_ACTIVE, kv_capacity_tokens=None,
+                block_tokens=DEFAULT_BLOCK_TOKENS, *, model=None, gpu=None, tensor_parallel=1):
     """lambda*: the largest arrival rate any scheduler with batches <= ``token_budget`` sustains.
 
     Maximises equation (1) over ``r = n / W`` for every whole batch size
@@ -377,12 +379,20 @@ def lambda_star(prompt_tokens, output_tokens=None, latency=None, token_budget=DE
     tile : int or None
         If given, ``token_budget`` must be a multiple of it (ValueError otherwise).
     max_active, kv_capacity_tokens, block_tokens : int
-        Memory limits (requests, tokens, tokens).
+        Memory limits (requests, tokens, tokens); ``kv_capacity_tokens``
+        defaults to the one derived from ``model`` and ``gpu``, else 235,728.
+    model, gpu, tensor_parallel :
+        Instead of ``latency``: the roofline of ``model`` on
+        ``tensor_parallel`` x ``gpu`` (see ``queueing.simulate``).
 
     Returns
     -------
     CapacityResult
     """
+    from .roofline import resolve_hardware
+
+    latency, kv_capacity_tokens = resolve_hardware(latency, kv_capacity_tokens, model, gpu, tensor_parallel,
+                                                   DEFAULT_KV_CAPACITY_TOKENS)
     B = _positive_int("token_budget", token_budget)
     block = _positive_int("block_tokens", block_tokens)
     if tile is not None:
