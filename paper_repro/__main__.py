@@ -31,6 +31,7 @@ STUDIES = [
     "lc_layers_help",
     "lc_hit_vs_alpha",
     "q_latency_calibration",
+    "q_latency_validation",
     "q_ttft_vs_qps",
     "q_capacity",
     "q_rad_stability",
