@@ -12,11 +12,14 @@ Printed:
    and with the defaults a GPU gets when it was left out of the fit (medians
    of the other GPU classes' factors; target <= 30%); measurements: Vidur's
    operator profiles (A100, H100, A40) and the SLAI microbenchmark (RTX 6000
-   Ada), see ``queueing/data/README.md``;
+   Ada) and DistServe's whole-engine fits (OPT-13B/66B, A100), see
+   ``queueing/data/README.md``;
 2. the SLAI microbenchmark (one 2048-token prompt, Mistral-7B, RTX 6000 Ada)
    reproduced from the two descriptions (target within 10%);
-3. decode batches alone: the error of the decode-attention term on Vidur's
-   measured decode-attention kernels (A100 FlashInfer, A40);
+3. decode batches: the error of the decode-attention term on Vidur's measured
+   decode-attention kernels (A100 FlashInfer, A40) and of whole decode
+   iterations (attention, per-request and per-iteration terms) on
+   DistServe's A100 fits;
 4. speed: the 16,384-request SLAI run with the roofline model and with the
    default model, wall and CPU seconds (target <= 5 s);
 5. with ``--paper``: SLAI (SPF, dynamic offset) against Sarathi-Serve FCFS on
@@ -79,13 +82,19 @@ def decode_batches(fits):
                   f"context {int((sub['decode_context_tokens'] / sub['n_decodes']).min())}.."
                   f"{int((sub['decode_context_tokens'] / sub['n_decodes']).max())}), median |error| "
                   f"{100 * e.median():.1f}%, max {100 * e.max():.1f}%")
+    tb = fits["a100-80gb"].table
+    dec = tb[(tb["scope"] == "iteration") & (tb["n_decodes"] > 0)]
+    for (model, tp), sub in dec.groupby(["model", "tensor_parallel"]):
+        e = sub["rel_err"].abs()
+        print(f"  whole-engine decode iterations (DistServe fit), {model} TP {tp}: {len(sub)} batches of 1..256, "
+              f"median |error| {100 * e.median():.1f}%, max {100 * e.max():.1f}%")
     lat = q.roofline_latency("mistral-7b", "rtx-6000-ada")
     per_ctx = lat.coefficients()["ctx"]
     print(f"  decode attention on the testbed (A40-class factors): {1e6 * per_ctx:.3f} us per context token "
           f"(default model: {1e6 * q.default_latency().per_context_token:.3f} us), plus "
           f"{1e3 * lat.coefficients()['attn_fixed']:.2f} ms per iteration with decodes")
-    print("  per-request term (per_request_s): no shipped measurement isolates it; left at its default "
-          f"{lat.factors['per_request_s'] * 1e6:.0f} us")
+    print(f"  per-request term: {lat.factors['per_request_s'] * 1e6:.0f} us per sequence per iteration "
+          "(fitted on A100 to DistServe's decode batches; CPU-side, carried to the testbed)")
 
 
 def speed(n=16384):

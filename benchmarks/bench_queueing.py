@@ -11,7 +11,8 @@ Printed:
    capped at 3x the mean) of SLAI and of Sarathi-Serve, after JIT warm-up:
    wall seconds of ``simulate`` (engine + records + per-request metrics) and
    of the engine alone, iterations per wall-second; target <= 5 s for SLAI
-   (Vidur: about two minutes, ~10k iterations/s);
+   (Vidur: about two minutes, ~10k iterations/s), and SLAI with the roofline
+   latency model of Mistral-7B on the RTX 6000 Ada;
 2. a full capacity search (paper criterion, 16,384 requests per trial) for
    Sarathi-Serve and SLAI: wall seconds (target <= 60 s each) and capacities;
 3. the paper's direction on the default latency model: median TTFT of SLAI
@@ -47,6 +48,11 @@ def speed(n=16384, qps=1.0):
         it = len(res.iterations)
         print(f"{s:>8}: simulate {wall:6.2f} s wall ({cpu:.2f} s CPU), engine {res.wall_time:5.2f} s, "
               f"{it} iterations, {it / wall:,.0f} iterations/s (target SLAI <= 5 s)")
+    roofline = dict(model="mistral-7b", gpu="rtx-6000-ada")
+    q.simulate(q.sharegpt4_workload(qps, 64, seed=1), "slai", **roofline)
+    res, wall, cpu = _timed(q.simulate, wl, "slai", **roofline)
+    print(f"slai, roofline latency (Mistral-7B, RTX 6000 Ada): {wall:6.2f} s wall ({cpu:.2f} s CPU), "
+          f"{len(res.iterations)} iterations (target <= 5 s)")
 
 
 def capacities(n=16384):

@@ -219,7 +219,11 @@ def shipped_measurements():
       chunks and decode batches (scope ``"attention"``), times the layers;
     * ``slai_token_budget_microbench.csv``: Mistral-7B on one RTX 6000 Ada,
       TTFT of a 2048-token prompt at each chunk size and the mean iteration
-      time (scope ``"iteration"``, one group per measurement).
+      time (scope ``"iteration"``, one group per measurement);
+    * ``distserve_a100_fits.csv``: DistServe's published fits of whole-engine
+      iteration times (OPT-13B, OPT-66B on A100-80GB, TP 1..8), evaluated at
+      single prompts of 64..2048 tokens and decode batches of 1..256 requests
+      of 256 or 1024 context tokens each (scope ``"iteration"``).
     """
     import pandas as pd
 
@@ -241,6 +245,7 @@ def shipped_measurements():
         "prefill_context_tokens": np.where(dec, 0, att["kv_cache_size"]),
         "time_s": att["time_ms"] * 1e-3 * layers, "source": "vidur attention.csv"}))
     frames.append(_microbench_rows())
+    frames.append(_distserve_rows())
     out = pd.concat(frames, ignore_index=True)
     out["group"] = np.arange(len(out))
     out["weight"] = 1.0
@@ -249,6 +254,30 @@ def shipped_measurements():
         out.loc[mb, "group_key"].unique())})
     out.loc[mb, "weight"] = out.loc[mb, "w"]
     return out.drop(columns=["group_key", "w"])
+
+
+def _distserve_rows(prompts=(64, 256, 512, 1024, 2048), batches=(1, 4, 16, 64, 128, 256), contexts=(256, 1024)):
+    """DistServe's A100 fits evaluated on a grid: one whole prompt alone, and decode batches of equal contexts."""
+    import pandas as pd
+
+    fits = _read("distserve_a100_fits.csv")
+    rows = []
+    for (model, tp), sub in fits.groupby(["model", "tensor_parallel"]):
+        coef = {k: (a, b, c, thr) for k, a, b, c, thr in zip(sub["kind"], sub["a_ms"], sub["b_ms"], sub["c_ms"],
+                                                           sub["small_bs_below"])}
+        a, b, c, _ = coef["prefill"]
+        for n in prompts:
+            rows.append((model, tp, n, 0, 0, 1e-3 * (a + b * n + c * n * n), "distserve fit prefill"))
+        for bs in batches:
+            a, b, c, thr = coef["decoding_smallbs" if bs < coef["prefill"][3] else "decoding_largebs"]
+            for ctx in contexts:
+                rows.append((model, tp, 0, bs, bs * ctx, 1e-3 * (a + b * bs * ctx + c * bs), "distserve fit decode"))
+    df = pd.DataFrame(rows, columns=["model", "tensor_parallel", "prefill_tokens", "n_decodes",
+                                     "decode_context_tokens", "time_s", "source"])
+    df["gpu"] = "a100-80gb"
+    df["scope"] = "iteration"
+    df["prefill_context_tokens"] = 0
+    return df
 
 
 def _microbench_rows(prompt_tokens=2048):
@@ -291,7 +320,9 @@ def fit_gpu_classes(measurements=None, start=None):
     The RTX 6000 Ada has only prefill-dominated measurements (the SLAI
     microbenchmark); its decode-attention factors (``eff_kv``,
     ``attention_fixed_s``) are taken from the A40 fit, the Ampere card of the
-    same class (48 GB GDDR6, PCIe) with measured decode batches.
+    same class (48 GB GDDR6, PCIe) with measured decode batches, and its
+    per-request overhead (CPU-side engine work per sequence) from the A100 fit,
+    the one GPU with measured decode batches of a whole engine (DistServe).
     """
     df = shipped_measurements() if measurements is None else measurements
     out = {}
@@ -301,8 +332,9 @@ def fit_gpu_classes(measurements=None, start=None):
             continue
         s = dict(start or {})
         fit = None
-        if gpu == "rtx-6000-ada" and "a40" in out:
+        if gpu == "rtx-6000-ada" and "a40" in out and "a100-80gb" in out:
             s.update({k: out["a40"].factors[k] for k in ("eff_kv", "attention_fixed_s")})
+            s["per_request_s"] = out["a100-80gb"].factors["per_request_s"]
             fit = ("eff_compute", "eff_memory", "eff_attention", "per_iteration_s")
         out[gpu] = calibrate(rows, start=s, fit=fit)
     return out

@@ -146,10 +146,13 @@ _MODEL_ROWS = [
     ("qwen2.5-32b", "Qwen/Qwen2.5-32B-Instruct", 64, 5120, 40, 8, 128, 27648, 152064, 1, 1),
     ("qwen2.5-72b", "Qwen/Qwen2.5-72B-Instruct", 80, 8192, 64, 8, 128, 29568, 152064, 1, 1),
     ("mixtral-8x7b", "mistralai/Mixtral-8x7B-v0.1", 32, 4096, 32, 8, 128, 14336, 32000, 8, 2),
+    # ReLU MLP (two matrices): the models of DistServe's published fits
+    ("opt-13b", "facebook/opt-13b", 40, 5120, 40, 40, 128, 20480, 50272, 1, 1),
+    ("opt-66b", "facebook/opt-66b", 64, 9216, 72, 72, 128, 36864, 50272, 1, 1),
 ]
 
 _MODELS = {
-    alias: ModelSpec(hf, L, d, h, g, hd, f, v, True, 2, e, k, _hf(hf))
+    alias: ModelSpec(hf, L, d, h, g, hd, f, v, not alias.startswith("opt-"), 2, e, k, _hf(hf))
     for alias, hf, L, d, h, g, hd, f, v, e, k in _MODEL_ROWS
 }
 _MODEL_ALIASES = {alias: alias for alias in _MODELS}

@@ -30,6 +30,9 @@ def test_config_json_file_and_dict_match_the_shipped_row(tmp_path):
     assert 7.9e9 < shipped.n_params < 8.1e9          # "8B"
     assert 46.0e9 < model_spec("mixtral-8x7b").n_params < 47.5e9   # 46.7B
     assert 68.9e9 < model_spec("llama-2-70b").n_params < 69.0e9   # 68.98B
+    opt = model_spec({"hidden_size": 5120, "num_attention_heads": 40, "num_hidden_layers": 40, "ffn_dim": 20480,
+                      "vocab_size": 50272, "activation_function": "relu", "model_type": "opt", "torch_dtype": "float16"})
+    assert not opt.gated_mlp and opt.ffn == model_spec("opt-13b").ffn and not model_spec("opt-13b").gated_mlp
 
 
 def test_tables_list_every_required_entry_with_a_source():
