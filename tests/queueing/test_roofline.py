@@ -158,6 +158,8 @@ def test_simulate_with_model_and_gpu_only():
     fluid = q.fluid_capacity("sarathi", prompt, output, model="llama-3-8b", gpu="h100")
     plan = q.best_token_budget(prompt, output, model="llama-3-8b", gpu="h100", max_budget=1024)
     assert 0 < fluid <= lam.rate * (1 + 1e-9) and plan.capacity > 0
+    cap = q.capacity_search("sarathi", prompt, output, n_requests=100, rel_tol=0.5, model="llama-3-8b", gpu="h100")
+    assert cap.capacity > 0 and cap.converged
 
 
 def test_engine_passes_each_chunks_prior_context():
