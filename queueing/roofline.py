@@ -37,18 +37,21 @@ from .latency import KIND_ROOFLINE
 
 __all__ = ["RooflineLatency", "roofline_latency", "DEFAULT_FACTORS", "FACTOR_NAMES", "COMPONENTS"]
 
-#: efficiency factors and overheads with the defaults used on a GPU no one has fitted
+#: Efficiency factors and overheads of a GPU outside every fitted class (and the start of each
+#: fit): rounded medians of the per-class fits (``data/roofline_factors.csv``); for the terms
+#: that only one class measures (attention kernels with FlashInfer, all-reduce, per-iteration
+#: and per-request engine overheads: the A100), that class's rounded value.
 DEFAULT_FACTORS = {
-    "eff_compute": 0.70,
+    "eff_compute": 0.68,
     "eff_memory": 0.80,
-    "eff_attention": 0.45,
-    "eff_kv": 0.75,
-    "eff_link": 0.70,
-    "per_layer_s": 10e-6,
-    "attention_fixed_s": 10e-6,
-    "per_iteration_s": 2e-3,
-    "per_request_s": 20e-6,
-    "allreduce_latency_s": 10e-6,
+    "eff_attention": 0.28,
+    "eff_kv": 0.80,
+    "eff_link": 0.30,
+    "per_layer_s": 35e-6,
+    "attention_fixed_s": 20e-6,
+    "per_iteration_s": 1e-3,
+    "per_request_s": 50e-6,
+    "allreduce_latency_s": 40e-6,
 }
 FACTOR_NAMES = tuple(DEFAULT_FACTORS)
 _EFFICIENCIES = ("eff_compute", "eff_memory", "eff_attention", "eff_kv", "eff_link")
