@@ -50,6 +50,7 @@ _EXPORTS = {
     "replicas_needed": "planner",
     "plan_capacity": "planner",
     "simulated_window": "fluid",
+    "sweep": "layerq.sweep",  # one runner for both toolkits
 }
 
 __all__ = sorted(_EXPORTS)
@@ -60,7 +61,7 @@ def __getattr__(name):
         module = _EXPORTS[name]
     except KeyError:
         raise AttributeError(f"module 'queueing' has no attribute {name!r}") from None
-    value = getattr(import_module(f".{module}", __name__), name)
+    value = getattr(import_module(module if "." in module else f".{module}", __name__), name)
     globals()[name] = value
     return value
 
