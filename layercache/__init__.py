@@ -53,6 +53,9 @@ _EXPORTS = {
     "stationary_prefix": "compare",
     "compare_model_simulation": "compare",
     "sweep": "layerq.sweep",  # one runner for both toolkits
+    "irm_experiment": "experiments",
+    "trace_experiment": "experiments",
+    "plot_hit_ratio": "plots",
 }
 
 __all__ = sorted(_EXPORTS)
