@@ -51,6 +51,11 @@ _EXPORTS = {
     "plan_capacity": "planner",
     "simulated_window": "fluid",
     "sweep": "layerq.sweep",  # one runner for both toolkits
+    "make_workload": "experiments",
+    "serve_experiment": "experiments",
+    "capacity_experiment": "experiments",
+    "plot_latency": "plots",
+    "plot_capacity": "plots",
 }
 
 __all__ = sorted(_EXPORTS)
