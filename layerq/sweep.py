@@ -97,13 +97,11 @@ def _frame(configs, seeds, results, errors):
         if seeds[i] is not None:
             row["seed"] = seeds[i]
         row.update(results.get(i, {}))
-        if errors:
-            row["error"] = errors.get(i)
         rows.append(row)
-    columns = list(dict.fromkeys(k for row in rows for k in row))
+    table = pd.DataFrame(rows, columns=list(dict.fromkeys(k for row in rows for k in row)))
     if errors:
-        columns = [c for c in columns if c != "error"] + ["error"]
-    return pd.DataFrame(rows, columns=columns)
+        table["error"] = pd.Series([errors.get(i) for i in range(len(configs))], dtype=object)
+    return table
 
 
 def sweep(function, grid, *, backend="processes", workers=None, address=None, store=None, progress=True,
