@@ -84,7 +84,6 @@ def cmd_sweep(args):
 
 def parser():
     from .catalog import SIZE_PROFILES
-    from .che import CHE_MODELS
     from .popularity import VERSION_PROFILES
     from .simulation import POLICIES
 
@@ -118,8 +117,10 @@ def parser():
                                      "with L layers of unit total size (capacities in full objects).")
     mod.add_argument("--objects", type=cli.positive_int, required=True, metavar="N", help="catalog size N")
     mod.add_argument("--alpha", type=float, required=True, help="Zipf exponent (>= 0)")
-    mod.add_argument("--model", nargs="+", choices=sorted(CHE_MODELS), default=["lru"], metavar="NAME",
-                     help=f"models, one or more of: {', '.join(sorted(CHE_MODELS))} (default lru)")
+    # not argparse choices: listing layercache.CHE_MODELS would load numba for every command line
+    mod.add_argument("--model", nargs="+", default=["lru"], metavar="NAME",
+                     help="Che models, one or more of layercache.CHE_MODELS: lru, fifo (stand-alone versions), "
+                          "llru, lfifo (layered), full (full object only); default lru")
     mod.add_argument("--layers", type=cli.positive_int, default=1, metavar="L", help="layers per object (default 1)")
     mod.add_argument("--profile", choices=SIZE_PROFILES, default="equal", help="layer sizes (default equal)")
     mod.add_argument("--overhead", type=float, default=0.0, help="layering overhead theta >= 0 (default 0)")

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 
 __all__ = ["Parser", "add_output_options", "emit", "run", "read_sweep_file", "positive_float", "fraction"]
@@ -101,9 +102,7 @@ def _one_line(exc: BaseException) -> str:
 
 def run(parser: argparse.ArgumentParser, argv=None) -> int:
     """Parse ``argv`` and call the chosen subcommand's ``handler(args)``; return the exit code."""
-    import matplotlib
-
-    matplotlib.use("Agg")  # the commands only write figure files
+    os.environ.setdefault("MPLBACKEND", "Agg")  # the commands only write figure files
     args = parser.parse_args(argv)
     try:
         args.handler(args)
