@@ -12,11 +12,13 @@ stored: a re-run tries them again.
 from __future__ import annotations
 
 import hashlib
+import importlib.util
 import inspect
 import json
 import os
 import sys
 import tempfile
+from functools import lru_cache
 from pathlib import Path
 
 from . import __version__
@@ -25,6 +27,8 @@ __all__ = ["ResultStore", "code_version", "DEFAULT_STORE"]
 
 #: Default directory of the result store, relative to the current working directory.
 DEFAULT_STORE = "sweep-results"
+#: Packages whose source is part of every code version.
+_TOOLKIT = ("layerq", "layercache", "queueing")
 
 
 def _function_name(function) -> str:
@@ -34,13 +38,28 @@ def _function_name(function) -> str:
     return str(name or type(function).__name__).replace("<", "").replace(">", "")
 
 
-def code_version(function) -> str:
-    """Short hash of the code behind ``function``: the source of its module and layerq's version.
+@lru_cache(maxsize=1)
+def _toolkit_digest() -> str:
+    """Hash of the source of layerq, layercache and queueing as found on the path (edits included)."""
+    digest = hashlib.sha256(__version__.encode())
+    for package in _TOOLKIT:
+        spec = importlib.util.find_spec(package)
+        if spec is None or not spec.submodule_search_locations:
+            continue
+        root = Path(next(iter(spec.submodule_search_locations)))
+        for file in sorted(root.rglob("*.py")):
+            digest.update(str(file.relative_to(root)).encode())
+            digest.update(file.read_bytes())
+    return digest.hexdigest()
 
-    Editing the module that defines the function (or upgrading layerq)
-    therefore starts its sweeps afresh. Functions without a source file
-    (defined at an interactive prompt) fall back to their own source or
-    bytecode.
+
+def code_version(function) -> str:
+    """Short hash of the code behind ``function``: its module's source and the toolkits' source.
+
+    Editing the module that defines the function, or any module of layerq,
+    layercache or queueing, therefore starts its sweeps afresh. Functions
+    without a source file (defined at an interactive prompt) contribute
+    their own source or bytecode.
     """
     target = getattr(function, "func", function)  # functools.partial
     module = sys.modules.get(getattr(target, "__module__", "") or "")
@@ -50,7 +69,7 @@ def code_version(function) -> str:
     except (OSError, TypeError):
         code = getattr(target, "__code__", None)
         source = repr((code.co_code, code.co_consts)) if code is not None else repr(target)
-    text = f"{__version__}\n{_function_name(function)}\n{source}"
+    text = f"{_toolkit_digest()}\n{_function_name(function)}\n{source}"
     return hashlib.sha256(text.encode()).hexdigest()[:12]
 
 

@@ -17,10 +17,10 @@ pending one, and the first one of each value of every string parameter with
 few values (a policy, a scheduler), as those usually select different
 kernels. Their kernels are compiled once and written to the cache; forked
 workers inherit them, spawned workers and Dask workers only read the cache.
-Their results count like any other. Pass a callable (e.g.
-``layercache.precompile``) to compile something else instead, or ``False``.
-On a remote cluster each machine keeps its own cache: warm it with
-``client.run(layercache.precompile)`` once.
+Their results count like any other. Pass a callable (say, one that runs a
+tiny configuration of each kind) to compile that instead, or ``False``.
+On a remote cluster each machine keeps its own cache: warm it once with
+``client.run(that_callable)``.
 """
 
 from __future__ import annotations
