@@ -142,8 +142,8 @@ def sweep(function, grid, *, backend="processes", workers=None, address=None, st
         module docstring); ignored by the serial backend.
     name, version : str, optional
         Name of the store's sub-directory (default: the function's name) and
-        code version (default: a hash of the function's module source and
-        layerq's version).
+        code version (default: a hash of the source of the function's module
+        and of layerq, layercache and queueing; see ``layerq.store``).
 
     Returns
     -------
