@@ -147,3 +147,22 @@ def test_bad_arguments_raise_clear_errors():
         sweep(_flaky, {"x": [1]}, workers=0, store=False)
     with pytest.raises(ValueError, match="grid must be a dict of lists or a list of dicts"):
         sweep(_flaky, "x", store=False)
+
+
+def _where(kind, k, seed):
+    return {"pid": os.getpid(), "seed_seen": seed}
+
+
+def test_kernels_compile_in_this_process_before_workers_start():
+    grid = {"kind": ["a", "b"], "k": list(range(8))}
+    table = sweep(_where, grid, backend="processes", workers=2, store=False, progress=False)
+    here = table["pid"] == os.getpid()
+    # the first configuration of each kind ran here (compiling its kernels once), the rest on workers
+    assert table.index[here].tolist() == [0, 8]
+    assert (table["seed_seen"] == table["seed"]).all()
+    assert table["seed"].tolist() == [config_seed(c) for c in expand_grid(grid)]
+
+
+def test_a_seed_in_the_configuration_is_used_as_given():
+    table = sweep(_where, {"kind": "a", "k": [1, 2], "seed": 7}, backend="serial", store=False, progress=False)
+    assert table["seed_seen"].tolist() == [7, 7] and list(table.columns[:3]) == ["kind", "k", "seed"]
