@@ -9,8 +9,9 @@ The sweep: ``layercache.irm_experiment`` for LRU and FIFO at 16 cache sizes
 million requests per configuration, trace generation included), each
 configuration seeded from itself. It runs serially, on a local process pool
 and on a Dask LocalCluster with the same number of workers; the three
-DataFrames must be identical. Printed: wall seconds of each and the speed-up
-over serial (target >= 1.7x on 2 cores). Numba compiles before any timing
+DataFrames must be identical. Printed: wall seconds of each, the CPU seconds
+spent inside the configurations (about equal on every backend unless the
+runner adds work) and the speed-up over serial (target >= 1.7x on 2 cores). Numba compiles before any timing
 (and the Dask workers load their kernels before it); the LocalCluster starts
 outside the timing, the process pool inside it. The load average before and
 after is printed: on a machine shared with other work the speed-up is lower
@@ -34,11 +35,20 @@ def warm():
         lc.irm_experiment(policy, 0.1, n_objects=100, requests_per_object=2, warmup_per_object=1)
 
 
+def experiment(**config):
+    """``irm_experiment`` and the CPU seconds it took in its process (to tell load from overhead)."""
+    cpu = time.process_time()
+    out = lc.irm_experiment(**config)
+    return dict(out, cpu_s=time.process_time() - cpu)
+
+
 def timed(label, **kwargs):
     start = time.perf_counter()
-    table = lc.sweep(lc.irm_experiment, GRID, store=False, progress=False, precompile=False, **kwargs)
+    table = lc.sweep(experiment, GRID, store=False, progress=False, precompile=False, **kwargs)
     seconds = time.perf_counter() - start
-    print(f"{label:28s} {seconds:7.1f} s", flush=True)
+    cpu = table.pop("cpu_s").sum()
+    print(f"{label:28s} {seconds:7.1f} s wall, {cpu:6.1f} CPU-s in the configurations "
+          f"(parallelism achieved {cpu / seconds:.2f})", flush=True)
     return table, seconds
 
 
