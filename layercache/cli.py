@@ -140,9 +140,8 @@ def parser():
     return top
 
 
-def main(argv=None) -> int:
-    """Entry point of the ``layercache`` command."""
-    return cli.run(parser(), argv)
+#: Entry point of the ``layercache`` command: ``main(argv=None) -> exit code``.
+main = cli.command(parser)
 
 
 if __name__ == "__main__":

@@ -117,6 +117,15 @@ def run(parser: argparse.ArgumentParser, argv=None) -> int:
     return 0
 
 
+def command(make_parser):
+    """``main(argv=None) -> exit code`` of a command whose parser ``make_parser()`` builds."""
+
+    def main(argv=None) -> int:
+        return run(make_parser(), argv)
+
+    return main
+
+
 def read_sweep_file(path) -> dict:
     """A sweep described in TOML: top-level settings and a ``[grid]`` table.
 
