@@ -5,7 +5,7 @@ Usage::
     python benchmarks/bench_sweep.py [--workers 2] [--requests-per-object 200]
 
 The sweep: ``layercache.irm_experiment`` for LRU and FIFO at 16 cache sizes
-(1%..40% of 50,000 Zipf(0.8) objects), 50 + 200 requests per object (12.5
+(1%..40% of 50,000 Zipf(0.8) objects), 50 + 400 requests per object (22.5
 million requests per configuration, trace generation included), each
 configuration seeded from itself. It runs serially, on a local process pool
 and on a Dask LocalCluster with the same number of workers; the three
@@ -56,7 +56,7 @@ def main():
     global GRID
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--requests-per-object", type=int, default=200)
+    parser.add_argument("--requests-per-object", type=int, default=400)
     parser.add_argument("--rounds", type=int, default=1,
                         help="repeat serial / processes / dask this many times (a shared machine's load drifts)")
     args = parser.parse_args()
