@@ -35,6 +35,8 @@ def plot_latency(table, *, x="qps", by="scheduler", panels=DEFAULT_LATENCY_PANEL
     matplotlib.figure.Figure
         Legend outside the panels, right.
     """
+    from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
+
     from layerq.plotting import check_columns, legend_outside, new_figure
 
     panels = [p for p in panels if p[0] in table.columns] or list(panels)
@@ -47,6 +49,10 @@ def plot_latency(table, *, x="qps", by="scheduler", panels=DEFAULT_LATENCY_PANEL
         if target is not None:
             ax.axhline(target, color="k", lw=0.8, ls=":", label="SLO / TTFT target")
         ax.set(xlabel="arrival rate (requests/s)", ylabel=label, yscale="log" if logy else "linear")
+        if logy:  # plain labels at 1-2-5 steps: readable over a narrow range or many decades
+            ax.yaxis.set_major_locator(LogLocator(subs=(1.0, 2.0, 5.0)))
+            ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
+            ax.yaxis.set_minor_formatter(NullFormatter())
         ax.grid(alpha=0.3)
     if title:
         fig.suptitle(title)
