@@ -15,7 +15,12 @@ runner adds work) and the speed-up over serial (target >= 1.7x on 2 cores). Numb
 (and the Dask workers load their kernels before it); the LocalCluster starts
 outside the timing, the process pool inside it. The load average before and
 after is printed: on a machine shared with other work the speed-up is lower
-than on an idle one.
+than on an idle one. With Linux autogroup scheduling
+(``kernel.sched_autogroup_enabled = 1``) CPU time is shared between sessions,
+not processes: while other sessions are busy, all the workers of this one
+together get about one session's share, and "parallelism achieved" (CPU
+seconds inside the configurations per wall second) stays near that share on
+every backend. Measure the speed-up on an idle machine.
 """
 
 import argparse
