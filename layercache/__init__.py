@@ -52,6 +52,10 @@ _EXPORTS = {
     "LayerSplitEffect": "symbolic",
     "stationary_prefix": "compare",
     "compare_model_simulation": "compare",
+    "sweep": "layerq.sweep",  # one runner for both toolkits
+    "irm_experiment": "experiments",
+    "trace_experiment": "experiments",
+    "plot_hit_ratio": "plots",
 }
 
 __all__ = sorted(_EXPORTS)
@@ -62,7 +66,7 @@ def __getattr__(name):
         module = _EXPORTS[name]
     except KeyError:
         raise AttributeError(f"module 'layercache' has no attribute {name!r}") from None
-    value = getattr(import_module(f".{module}", __name__), name)
+    value = getattr(import_module(module if "." in module else f".{module}", __name__), name)
     globals()[name] = value
     return value
 

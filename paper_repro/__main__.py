@@ -7,23 +7,26 @@ Usage::
     python -m paper_repro --only lc_hit_vs_cache q_ttft_vs_qps
     python -m paper_repro --list
     python -m paper_repro --fresh    # discard cached sweep points (they resume interrupted runs)
+    python -m paper_repro --out DIR  # write figures and tables to DIR
 
 Each study is a module ``paper_repro/<name>.py`` with a docstring stating its
 parameters (and where they differ from the paper), ``compute(quick) ->
 DataFrame`` and ``plot(table) -> Figure``. The runner writes
 ``figures/<name>.png`` and ``figures/<name>.csv`` and an index
-``figures/README.md`` (figure, command, runtime, output).
+``figures/README.md`` (figure, command, runtime, output): the repository's
+``figures/`` in a source checkout, ``./figures`` elsewhere (see ``paths``).
 """
 
 from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import shutil
 import sys
 import time
 
-from .paths import CACHE, FIGURES, STYLE
+from . import paths
 
 #: Studies in the order they run.
 STUDIES = [
@@ -53,16 +56,16 @@ def run_study(name: str, quick: bool) -> tuple[float, str]:
     module = importlib.import_module(f".{name}", __package__)
     start = time.perf_counter()
     table = module.compute(quick=quick)
-    with plt.style.context(str(STYLE)):
+    with plt.style.context(str(paths.STYLE)):
         fig = module.plot(table)
-        fig.savefig(FIGURES / f"{name}.png")
+        fig.savefig(paths.FIGURES / f"{name}.png")
         plt.close(fig)
-    table.to_csv(FIGURES / f"{name}.csv", index=False)
+    table.to_csv(paths.FIGURES / f"{name}.csv", index=False)
     return time.perf_counter() - start, _summary(module)
 
 
 def _write_index(rows: list[tuple[str, str, float, str]], quick: bool) -> None:
-    index = FIGURES / "README.md"
+    index = paths.FIGURES / "README.md"
     mode = "" if quick else " --full"
     lines = [
         "# Figures",
@@ -84,6 +87,8 @@ def main(argv=None) -> int:
     parser.add_argument("--only", nargs="+", metavar="STUDY", help="run only these studies")
     parser.add_argument("--list", action="store_true", help="list the studies and exit")
     parser.add_argument("--fresh", action="store_true", help="discard cached sweep results first")
+    parser.add_argument("--out", metavar="DIR", help="directory for figures and tables (default: the "
+                        "repository's figures/ in a source checkout, else ./figures)")
     args = parser.parse_args(argv)
 
     if args.list:
@@ -95,9 +100,11 @@ def main(argv=None) -> int:
     if unknown:
         parser.error(f"unknown study {unknown}; choose from {STUDIES}")
 
+    if args.out:
+        paths.use_output(args.out)
     if args.fresh:
-        shutil.rmtree(CACHE, ignore_errors=True)
-    FIGURES.mkdir(exist_ok=True)
+        shutil.rmtree(paths.CACHE, ignore_errors=True)
+    paths.FIGURES.mkdir(parents=True, exist_ok=True)
     quick = not args.full
     rows = []
     failed = []
@@ -109,8 +116,9 @@ def main(argv=None) -> int:
             failed.append(name)
             print(f"[paper_repro] {name} FAILED: {exc!r}", file=sys.stderr, flush=True)
             continue
-        rows.append((name, summary, seconds, f"figures/{name}.png"))
-        print(f"[paper_repro] {name}: {seconds:.1f} s -> figures/{name}.png", flush=True)
+        out = paths.FIGURES / f"{name}.png"
+        rows.append((name, summary, seconds, os.path.relpath(out)))
+        print(f"[paper_repro] {name}: {seconds:.1f} s -> {out}", flush=True)
     if not args.only:
         _write_index(rows, quick)
     print()

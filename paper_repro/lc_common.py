@@ -44,7 +44,7 @@ def setup(n_objects, n_layers, alpha, size_profile, version_kind, overhead, seed
     return catalog, popularity, version_probs, objects, versions
 
 
-def evaluate(point: dict) -> dict:
+def evaluate(**point) -> dict:
     """Simulated and modelled request hit ratios of every policy at one point.
 
     ``point`` keys: n_objects, n_layers, alpha, size_profile, version_kind,

@@ -8,7 +8,9 @@ Che model.
 """
 
 from .lc_common import evaluate, plot_panels
-from .sweep import point_seed, run_sweep
+from layerq.sweep import config_seed, sweep
+
+from .paths import study_store
 
 ALPHAS = [0.4, 0.6, 0.8, 1.0, 1.2, 1.4]
 PROFILES = ["equal", "increasing", "decreasing"]
@@ -20,9 +22,9 @@ def compute(quick: bool = True):
         for alpha in ALPHAS:
             p = dict(n_objects=2_000 if quick else 10_000, n_layers=4, alpha=alpha,
                      size_profile=profile, version_kind="uniform", overhead=0.1)
-            p["seed"] = point_seed(p)
+            p["seed"] = config_seed(p)
             points.append(dict(p, cache_fraction=0.05))
-    return run_sweep("lc_hit_vs_alpha", points, evaluate)
+    return sweep(evaluate, points, backend="serial", store=study_store("lc_hit_vs_alpha"))
 
 
 def plot(table):

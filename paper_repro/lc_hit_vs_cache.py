@@ -15,7 +15,9 @@ popularities; Belady can beat it since it sees the future trace).
 import matplotlib.pyplot as plt
 
 from .lc_common import POLICIES, evaluate, plot_curves
-from .sweep import point_seed, run_sweep
+from layerq.sweep import config_seed, sweep
+
+from .paths import study_store
 
 FRACTIONS = [0.01, 0.02, 0.05, 0.1, 0.2, 0.3, 0.5]
 
@@ -23,9 +25,9 @@ FRACTIONS = [0.01, 0.02, 0.05, 0.1, 0.2, 0.3, 0.5]
 def compute(quick: bool = True):
     base = dict(n_objects=2_000 if quick else 10_000, n_layers=4, alpha=0.8, size_profile="equal",
                 version_kind="uniform", overhead=0.1)
-    base["seed"] = point_seed(base)
+    base["seed"] = config_seed(base)
     points = [dict(base, cache_fraction=f) for f in FRACTIONS]
-    return run_sweep("lc_hit_vs_cache", points, evaluate)
+    return sweep(evaluate, points, backend="serial", store=study_store("lc_hit_vs_cache"))
 
 
 def plot(table):

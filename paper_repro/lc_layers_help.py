@@ -13,7 +13,9 @@ and the base layers of many objects crowd the cache.
 """
 
 from .lc_common import evaluate, plot_panels
-from .sweep import point_seed, run_sweep
+from layerq.sweep import config_seed, sweep
+
+from .paths import study_store
 
 LAYERS = [1, 2, 3, 4, 5, 6]
 KINDS = ["uniform", "low", "high"]
@@ -25,9 +27,9 @@ def compute(quick: bool = True):
         for n_layers in LAYERS:
             p = dict(n_objects=2_000 if quick else 10_000, n_layers=n_layers, alpha=0.8,
                      size_profile="equal", version_kind=kind, overhead=0.1)
-            p["seed"] = point_seed(p)
+            p["seed"] = config_seed(p)
             points.append(dict(p, cache_fraction=0.1))
-    return run_sweep("lc_layers_help", points, evaluate)
+    return sweep(evaluate, points, backend="serial", store=study_store("lc_layers_help"))
 
 
 def plot(table):

@@ -19,12 +19,14 @@ import pandas as pd
 import queueing as q
 
 from .q_common import LABELS, SCHEDULERS, lengths, workload
-from .sweep import run_sweep
+from layerq.sweep import sweep
+
+from .paths import study_store
 
 CRITERIA = ["paper", "sarathi"]
 
 
-def evaluate(point: dict) -> dict:
+def evaluate(**point) -> dict:
     prompt, output = lengths()
     res = q.capacity_search(point["scheduler"], prompt, output, criterion=point["criterion"],
                             n_requests=point["n_requests"], seed=point["seed"])
@@ -38,7 +40,7 @@ def median_ttft(scheduler: str, qps: float, n_requests: int, seed: int) -> float
 def compute(quick: bool = True):
     n = 2_048 if quick else 16_384
     points = [dict(scheduler=s, criterion=c, n_requests=n, seed=2025) for c in CRITERIA for s, _ in SCHEDULERS]
-    table = run_sweep("q_capacity", points, evaluate, workers=2)
+    table = sweep(evaluate, points, workers=2, store=study_store("q_capacity"))
     prompt, output = lengths()
     table["lambda_star"] = q.lambda_star(prompt, output).rate
 

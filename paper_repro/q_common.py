@@ -36,7 +36,7 @@ def workload(qps: float, n_requests: int, seed: int):
     return q.poisson_workload(prompt, output, qps, n_requests, seed=seed, cap_factor=3.0)
 
 
-def evaluate(point: dict) -> dict:
+def evaluate(**point) -> dict:
     """Per-class TTFT and TBT statistics of one (scheduler, qps) point.
 
     ``point`` keys: scheduler, qps, n_requests, seed.

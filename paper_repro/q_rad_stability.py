@@ -18,7 +18,7 @@ import pandas as pd
 import queueing as q
 
 from .q_common import lengths
-from .sweep import point_seed
+from layerq.sweep import config_seed
 
 FACTORS = [0.90, 0.97, 1.03, 1.10]
 
@@ -37,7 +37,7 @@ def compute(quick: bool = True):
     rows = []
     for factor in FACTORS:
         rate = factor * capacity
-        seed = point_seed({"study": "q_rad_stability", "factor": factor})
+        seed = config_seed({"study": "q_rad_stability", "factor": factor})
         w = q.poisson_workload(prompt, output, rate, n, seed=seed)
         requests = q.simulate(w, scheduler="rad").requests
         horizon = float(requests["arrival"].max())

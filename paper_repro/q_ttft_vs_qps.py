@@ -15,7 +15,9 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from .q_common import LABELS, SCHEDULERS, evaluate
-from .sweep import point_seed, run_sweep
+from layerq.sweep import config_seed, sweep
+
+from .paths import study_store
 
 
 def compute(quick: bool = True):
@@ -23,9 +25,9 @@ def compute(quick: bool = True):
     rates = np.round(np.arange(0.4, 2.01, 0.4) if quick else np.arange(0.2, 2.01, 0.2), 2)
     points = []
     for qps in rates:
-        seed = point_seed({"qps": float(qps), "n_requests": n})
+        seed = config_seed({"qps": float(qps), "n_requests": n})
         points += [dict(scheduler=s, qps=float(qps), n_requests=n, seed=seed) for s, _ in SCHEDULERS]
-    return run_sweep("q_ttft_vs_qps", points, evaluate, workers=2)
+    return sweep(evaluate, points, workers=2, store=study_store("q_ttft_vs_qps"))
 
 
 def plot(table):

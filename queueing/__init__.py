@@ -60,6 +60,12 @@ _EXPORTS = {
     "GPUSpec": "hardware",
     "calibrate": "calibration",
     "CalibrationResult": "calibration",
+    "sweep": "layerq.sweep",  # one runner for both toolkits
+    "make_workload": "experiments",
+    "serve_experiment": "experiments",
+    "capacity_experiment": "experiments",
+    "plot_latency": "plots",
+    "plot_capacity": "plots",
 }
 
 __all__ = sorted(_EXPORTS)
@@ -70,7 +76,7 @@ def __getattr__(name):
         module = _EXPORTS[name]
     except KeyError:
         raise AttributeError(f"module 'queueing' has no attribute {name!r}") from None
-    value = getattr(import_module(f".{module}", __name__), name)
+    value = getattr(import_module(module if "." in module else f".{module}", __name__), name)
     globals()[name] = value
     return value
 
