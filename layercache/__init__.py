@@ -23,6 +23,8 @@ _EXPORTS = {
     "read_csv_trace": "traces",
     "write_oracle_general": "traces",
     "oracle_next_access": "traces",
+    "ZeroSizeWarning": "traces",
+    "ZERO_SIZE_CHOICES": "traces",
     "detect_trace_format": "trace_formats",
     "ORACLE_GENERAL_DTYPE": "trace_formats",
     "simulate": "simulation",

@@ -4,7 +4,8 @@ A trace is three plain arrays, one entry per request in file order:
 
 - ``ids``: raw object ids, ``uint64`` (or dense 0-based ids after
   :func:`layercache.remap_ids`, or with ``read_trace(..., remap=True)``);
-- ``sizes``: request sizes in bytes, ``int64``, >= 1;
+- ``sizes``: request sizes in bytes, ``int64``, >= 1 (size-0 requests are
+  dropped by default, see ``zero_sizes`` in :func:`iter_trace_chunks`);
 - ``times``: timestamps in the trace's own unit (usually seconds), ``float64``.
 
 Formats (``format=`` argument; by default chosen from the file name):
@@ -32,6 +33,7 @@ larger than memory can be processed with :func:`iter_trace_chunks` and an
 from __future__ import annotations
 
 import os
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -49,6 +51,8 @@ __all__ = [
     "read_oracle_general",
     "read_trace",
     "write_oracle_general",
+    "ZERO_SIZE_CHOICES",
+    "ZeroSizeWarning",
 ]
 
 _INT32_MAX = int(np.iinfo(np.int32).max)
@@ -77,13 +81,14 @@ def _check_chunk(path, ids, sizes, times, offset: int, zero_sizes: str):
     bad = sizes <= 0 if sizes.dtype.kind != "u" else sizes == 0
     keep = None
     if bad.any():
-        if zero_sizes == "skip" and not (sizes < 0).any():
+        if zero_sizes != "error" and not (sizes < 0).any():
             keep = ~bad
         else:
             k = int(np.argmax(bad))
             raise ValueError(
                 f"trace file {os.fspath(path)!r}: request {offset + k} (0-based) has size {sizes[k]}; "
-                "sizes must be >= 1 (pass zero_sizes='skip' to drop size-0 requests as libCacheSim does)"
+                "sizes must be >= 1 (zero_sizes='skip' drops size-0 requests as libCacheSim does, "
+                "zero_sizes='unit' counts them as size 1)"
             )
     if times.dtype.kind == "f" and not np.isfinite(times).all():
         k = int(np.argmax(~np.isfinite(times)))
@@ -95,26 +100,47 @@ def _check_chunk(path, ids, sizes, times, offset: int, zero_sizes: str):
 
 
 def _checked(path, chunks, zero_sizes):
-    """Validate raw chunks; drop size-0 requests when asked."""
-    offset = 0
+    """Validate raw chunks; drop size-0 requests or give them size 1, as asked.
+
+    Skipped requests are counted and reported in one warning at the end.
+    """
+    offset = skipped = 0
     for ids, sizes, times in chunks:
         keep = _check_chunk(path, ids, sizes, times, offset, zero_sizes)
         offset += ids.shape[0]
-        if keep is not None:
+        if keep is not None and zero_sizes == "skip":
+            skipped += ids.shape[0] - int(keep.sum())
             ids, sizes, times = ids[keep], sizes[keep], times[keep]
+        elif keep is not None:  # "unit"
+            sizes = np.where(keep, sizes, 1)
         yield ids, sizes, times
+    if skipped:
+        warnings.warn(
+            f"trace file {os.fspath(path)!r}: skipped {skipped} of {offset} requests of size 0 "
+            "(zero_sizes='skip', as libCacheSim does; 'unit' counts them as size 1, 'error' refuses them)",
+            ZeroSizeWarning,
+            stacklevel=3,
+        )
+
+
+class ZeroSizeWarning(UserWarning):
+    """Size-0 requests were dropped from a trace (their number is in the message)."""
+
+
+#: Accepted values of ``zero_sizes``: drop (default, libCacheSim's choice), size 1, or ValueError.
+ZERO_SIZE_CHOICES = ("skip", "unit", "error")
 
 
 def _check_options(chunk_requests, zero_sizes):
     n = int(chunk_requests)
     if n != chunk_requests or n < 1:
         raise ValueError(f"chunk_requests must be an integer >= 1, got {chunk_requests!r}")
-    if zero_sizes not in ("error", "skip"):
-        raise ValueError(f"zero_sizes must be 'error' or 'skip', got {zero_sizes!r}")
+    if zero_sizes not in ZERO_SIZE_CHOICES:
+        raise ValueError(f"zero_sizes must be one of {ZERO_SIZE_CHOICES}, got {zero_sizes!r}")
     return n
 
 
-def iter_trace_chunks(path, format=None, *, chunk_requests: int = _DEFAULT_CHUNK, zero_sizes="error",
+def iter_trace_chunks(path, format=None, *, chunk_requests: int = _DEFAULT_CHUNK, zero_sizes="skip",
                       delimiter=","):
     """Read a trace in chunks of at most ``chunk_requests`` requests.
 
@@ -130,9 +156,15 @@ def iter_trace_chunks(path, format=None, *, chunk_requests: int = _DEFAULT_CHUNK
         ``None`` chooses from the file name (:func:`detect_trace_format`).
     chunk_requests : int
         Requests per chunk, >= 1.
-    zero_sizes : {"error", "skip"}
-        Size-0 requests raise ValueError, or are dropped (as libCacheSim's
-        reader does by default).
+    zero_sizes : {"skip", "unit", "error"}
+        Requests of size 0 (real traces have them, e.g. metadata operations):
+        ``"skip"`` (default) drops them, as libCacheSim's readers do by
+        default, and warns once with their number (:class:`ZeroSizeWarning`);
+        ``"unit"`` keeps them as requests of size 1; ``"error"`` raises
+        ValueError naming the first one. Every reader applies the same
+        choice before anything else sees the trace, so Belady's next uses
+        (computed by :func:`layercache.simulate`) are those of the trace
+        after the choice.
     delimiter : str
         CSV field separator.
 
@@ -157,7 +189,7 @@ def iter_trace_chunks(path, format=None, *, chunk_requests: int = _DEFAULT_CHUNK
         yield np.array(ids, dtype=np.uint64), np.array(sizes, dtype=np.int64), np.array(times, dtype=np.float64)
 
 
-def read_trace(path, format=None, *, remap: bool = False, zero_sizes="error", delimiter=",",
+def read_trace(path, format=None, *, remap: bool = False, zero_sizes="skip", delimiter=",",
                chunk_requests: int = _DEFAULT_CHUNK):
     """Read a whole trace into arrays.
 
@@ -226,12 +258,12 @@ def read_trace(path, format=None, *, remap: bool = False, zero_sizes="error", de
     return out_ids, out_sizes, out_times, remapper.original_ids
 
 
-def read_oracle_general(path, *, remap: bool = False, zero_sizes="error"):
+def read_oracle_general(path, *, remap: bool = False, zero_sizes="skip"):
     """Read an oracleGeneral trace (plain or ``.zst``); see :func:`read_trace`."""
     return read_trace(path, "oracleGeneral", remap=remap, zero_sizes=zero_sizes)
 
 
-def read_csv_trace(path, *, remap: bool = False, zero_sizes="error", delimiter=","):
+def read_csv_trace(path, *, remap: bool = False, zero_sizes="skip", delimiter=","):
     """Read a CSV trace of ``time, id, size`` (plain or ``.zst``); see :func:`read_trace`."""
     return read_trace(path, "csv", remap=remap, zero_sizes=zero_sizes, delimiter=delimiter)
 
