@@ -27,6 +27,7 @@ _EXPORTS = {
     "ZERO_SIZE_CHOICES": "traces",
     "detect_trace_format": "trace_formats",
     "ORACLE_GENERAL_DTYPE": "trace_formats",
+    "layer_trace": "layering",
     "simulate": "simulation",
     "POLICIES": "simulation",
     "SimulationResult": "result",
