@@ -26,6 +26,7 @@ _EXPORTS = {
     "ZeroSizeWarning": "traces",
     "ZERO_SIZE_CHOICES": "traces",
     "detect_trace_format": "trace_formats",
+    "TraceColumns": "text_traces",
     "ORACLE_GENERAL_DTYPE": "trace_formats",
     "layer_trace": "layering",
     "simulate": "simulation",

@@ -13,8 +13,12 @@ Formats (``format=`` argument; by default chosen from the file name):
 - ``"oracleGeneral"`` (``*.bin``, ``*.oracleGeneral*``): headerless 24-byte
   little-endian records ``(uint32 time, uint64 id, uint32 size, int64
   next_access_vtime)``. The next-access field is never read as truth.
-- ``"csv"`` (``*.csv``, ``*.txt``): three columns ``time, id, size``, comma
-  separated by default, with or without a header line.
+- text (``*.csv``, ``*.txt``, told apart by their first line):
+  ``"csv"`` with a header naming its columns (honoured, in any order) or
+  headerless ``time, id, size``; ``"txt"`` (libCacheSim's one id per line);
+  ``"twitter"`` (Twitter's cache-trace CSV); ``"cdn"`` (``time id size``
+  text); any layout with ``columns=TraceColumns(...)``. String ids are
+  hashed to 64 bits exactly as libCacheSim does.
 - ``"npy"``: a 1-D structured array with fields ``time, id, size`` (e.g. of
   :data:`ORACLE_GENERAL_DTYPE`) or a 1-D integer array of ids;
   ``"npz"``: arrays ``ids`` and optionally ``sizes`` and ``times``.
@@ -140,8 +144,25 @@ def _check_options(chunk_requests, zero_sizes):
     return n
 
 
+def _text_options(columns, header, id_type, operations) -> dict:
+    given = {"columns": columns, "header": header, "operations": operations}
+    options = {k: v for k, v in given.items() if v is not None}
+    if id_type != "auto":
+        options["id_type"] = id_type
+    return options
+
+
+def _open(path, format, n, delimiter, options):
+    fmt = format
+    if options:
+        fmt = format if format is not None else detect_trace_format(path)[0]
+        if fmt not in ("csv", "txt", "twitter", "cdn"):
+            raise ValueError(f"columns, header, id_type and operations apply to text traces, not format {fmt!r}")
+    return open_trace(path, fmt, n, delimiter, **options)
+
+
 def iter_trace_chunks(path, format=None, *, chunk_requests: int = _DEFAULT_CHUNK, zero_sizes="skip",
-                      delimiter=","):
+                      delimiter=",", columns=None, header=None, id_type="auto", operations=None):
     """Read a trace in chunks of at most ``chunk_requests`` requests.
 
     Memory use is bounded by the chunk size (plus the zstd window), so any
@@ -152,8 +173,10 @@ def iter_trace_chunks(path, format=None, *, chunk_requests: int = _DEFAULT_CHUNK
     ----------
     path : str or os.PathLike
         Trace file.
-    format : {None, "oracleGeneral", "csv", "npy", "npz"}
-        ``None`` chooses from the file name (:func:`detect_trace_format`).
+    format : {None, "oracleGeneral", "csv", "txt", "twitter", "cdn", "npy", "npz"}
+        ``None`` chooses from the file name and, for text, its first line
+        (:func:`detect_trace_format`). Text formats are described in
+        :mod:`layercache.text_traces`.
     chunk_requests : int
         Requests per chunk, >= 1.
     zero_sizes : {"skip", "unit", "error"}
@@ -166,7 +189,22 @@ def iter_trace_chunks(path, format=None, *, chunk_requests: int = _DEFAULT_CHUNK
         (computed by :func:`layercache.simulate`) are those of the trace
         after the choice.
     delimiter : str
-        CSV field separator.
+        CSV field separator (format ``"csv"``).
+    columns : TraceColumns, optional
+        Text traces: which column (0-based index, or header name) holds
+        the id, size (one column or a tuple summed), time and operation;
+        default: the format's layout (``"csv"``: its header's names, or
+        ``time, id, size`` without a header).
+    header : bool, optional
+        Text traces: whether line 1 is a header; default: detected (a
+        non-numeric time or size field, or columns given by name).
+    id_type : {"auto", "int", "str"}
+        Text traces: decimal 64-bit ids, or strings hashed to 64 bits as
+        libCacheSim does (XXH3); ``"auto"`` decides from line 1.
+    operations : iterable of str, optional
+        Text traces with an operation column: keep only these operations
+        (case-insensitive; e.g. ``{"get", "gets"}``); the number dropped is
+        reported in a warning.
 
     Yields
     ------
@@ -183,19 +221,19 @@ def iter_trace_chunks(path, format=None, *, chunk_requests: int = _DEFAULT_CHUNK
         malformed CSV lines, sizes < 1, ids outside 0..2**64-1.
     """
     n = _check_options(chunk_requests, zero_sizes)
-    chunks, _, _ = open_trace(path, format, n, delimiter)
+    chunks, _, _ = _open(path, format, n, delimiter, _text_options(columns, header, id_type, operations))
     for ids, sizes, times in _checked(path, chunks, zero_sizes):
         # copies: the raw chunks may be views of a reused buffer or of a memory map
         yield np.array(ids, dtype=np.uint64), np.array(sizes, dtype=np.int64), np.array(times, dtype=np.float64)
 
 
 def read_trace(path, format=None, *, remap: bool = False, zero_sizes="skip", delimiter=",",
-               chunk_requests: int = _DEFAULT_CHUNK):
+               chunk_requests: int = _DEFAULT_CHUNK, columns=None, header=None, id_type="auto", operations=None):
     """Read a whole trace into arrays.
 
     Parameters
     ----------
-    path, format, zero_sizes, delimiter
+    path, format, zero_sizes, delimiter, columns, header, id_type, operations
         As in :func:`iter_trace_chunks` (same errors).
     remap : bool
         Return dense 0-based ids (first-appearance order) and the table of
@@ -223,7 +261,7 @@ def read_trace(path, format=None, *, remap: bool = False, zero_sizes="skip", del
     or a zstd frame that records its size) the outputs are allocated once.
     """
     n_chunk = _check_options(chunk_requests, zero_sizes)
-    chunks, hint, bound = open_trace(path, format, n_chunk, delimiter)
+    chunks, hint, bound = _open(path, format, n_chunk, delimiter, _text_options(columns, header, id_type, operations))
     capacity = hint if hint is not None else 0
     id_dtype = np.uint64
     remapper = None
@@ -263,9 +301,11 @@ def read_oracle_general(path, *, remap: bool = False, zero_sizes="skip"):
     return read_trace(path, "oracleGeneral", remap=remap, zero_sizes=zero_sizes)
 
 
-def read_csv_trace(path, *, remap: bool = False, zero_sizes="skip", delimiter=","):
-    """Read a CSV trace of ``time, id, size`` (plain or ``.zst``); see :func:`read_trace`."""
-    return read_trace(path, "csv", remap=remap, zero_sizes=zero_sizes, delimiter=delimiter)
+def read_csv_trace(path, *, remap: bool = False, zero_sizes="skip", delimiter=",", columns=None, header=None,
+                   id_type="auto", operations=None):
+    """Read a CSV trace (plain or ``.zst``): header names honoured, or ``time, id, size``; see :func:`read_trace`."""
+    return read_trace(path, "csv", remap=remap, zero_sizes=zero_sizes, delimiter=delimiter, columns=columns,
+                      header=header, id_type=id_type, operations=operations)
 
 
 # --------------------------------------------------------------------------- writing

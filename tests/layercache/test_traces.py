@@ -136,12 +136,22 @@ def test_csv_round_trip_with_and_without_header(tmp_path):
 
 @pytest.mark.parametrize(
     "text, ids",
-    [("", []), ("time,id,size\n", []), ("time,id,size\r\n1,2,3\r\n4,5,6\r\n", [2, 5]), ("\n\n1,2,3\n", [2])],
+    [("time,id,size\r\n1,2,3\r\n4,5,6\r\n", [2, 5]), ("1,2,3\n4,5,6", [2, 5])],
 )
 def test_csv_edge_layouts(tmp_path, text, ids):
     (tmp_path / "e.csv").write_bytes(text.encode())
     got_ids, got_sizes, got_times = read_trace(tmp_path / "e.csv")
     assert got_ids.tolist() == ids and got_sizes.size == got_times.size == len(ids)
+
+
+@pytest.mark.parametrize(
+    "text, match",
+    [("", "is empty"), ("time,id,size\n", "has a header but no requests"), ("\n\n1,2,3\n", "line 1 is empty")],
+)
+def test_csv_without_requests(tmp_path, text, match):
+    (tmp_path / "e.csv").write_bytes(text.encode())
+    with pytest.raises(ValueError, match=match):
+        read_trace(tmp_path / "e.csv")
 
 
 def test_numpy_files(tmp_path):
@@ -391,15 +401,15 @@ def test_corrupt_zstd(tmp_path, damage):
         ("1,5,10,3\n", "line 1 has 4 fields"),
         ("time,id,size\n1,5,10\n2,6,7,9\n", "line 3 has 4 fields"),
         ("1,5,10\n2,6\n", "line 2 has 2 fields"),
-        ("1,5,10\n2,abc,10\n", "line 2 id 'abc' is not an integer"),
-        ("1,5,10\n2,-5,10\n", "line 2 id '-5' is outside 0..2\\*\\*64-1"),
+        ("1,5,10\n2,abc,10\n", "line 2 id 'abc' is not a non-negative decimal integer.*id_type='str'"),
+        ("1,5,10\n2,-5,10\n", "line 2 id '-5' is not a non-negative decimal integer"),
         ("1,18446744073709551616,10\n", "line 1 id .* is outside"),
         ("1,5,10\nx,6,10\n", "line 2 time 'x' is not a number"),
         ("1,5,10\n2,6,1.5\n", "line 2 size '1.5' is not an integer"),
-        ("1,5,10\n2,6,-3\n", "request 1 .* has size -3"),
+        ("1,5,10\n2,6,-3\n", "line 2 size '-3' is outside 0..2\\*\\*63-1"),
         ("1,5,0\n", "request 0 .* has size 0"),
-        ("1,5,99999999999999999999\n", "line 1 size .* is outside 1..2\\*\\*63-1"),
-        ("1,5,10\nnan,6,10\n", r"request 1 \(0-based\) has time nan; times must be finite"),
+        ("1,5,99999999999999999999\n", "line 1 size .* is outside 0..2\\*\\*63-1"),
+        ("1,5,10\nnan,6,10\n", "line 2 time 'nan' is not finite"),
         ("1,5,10\n2,6,\n", "line 2 size '' is not an integer"),
     ],
 )
