@@ -17,8 +17,10 @@ field holds what; the formats below are mappings of public traces:
   as in the Wikipedia CDN traces used by LRB and other CDN studies.
 
 Numeric ids are read as unsigned 64-bit integers (decimal, as libCacheSim's
-``strtoull``); other ids are hashed to 64 bits exactly as libCacheSim does
-(:mod:`layercache.idhash`). Every malformed line (too few or too many
+``strtoull``); other ids are hashed to 64 bits exactly as libCacheSim's CSV
+reader does (:mod:`layercache.idhash`), in every text format. (libCacheSim's
+plain-text reader instead numbers string ids 1, 2, ... by first appearance;
+the objects are the same, only their labels differ.) Every malformed line (too few or too many
 fields, a non-numeric size or time, a negative or oversized id) raises
 ValueError with its 1-based line number; nothing is skipped without being
 counted (size-0 requests and filtered operations are counted in a warning).
@@ -253,14 +255,6 @@ class _Malformed(Exception):
     pass
 
 
-def _parse_uint64(values: np.ndarray):
-    """Decimal strings to uint64; None if any is not an integer in 0..2**64-1."""
-    try:
-        return values.astype(np.uint64)  # numpy refuses "-1", "1e3", "1.5" and values >= 2**64
-    except (ValueError, OverflowError, TypeError):
-        return None
-
-
 def _field_problem(role, field, id_is_int):
     f = field.strip()
     if role == "id":
@@ -330,19 +324,27 @@ def text_chunks(path: Path, zstd: bool, fmt: str, chunk_requests: int, *, column
     keep_ops = None if operations is None else {str(o).lower() for o in operations}
     if keep_ops is not None and "operation" not in index:
         raise ValueError("operations= needs an operation column (TraceColumns(operation=...))")
-    last = n_fields - 1  # a line cut short leaves the last field empty (pandas pads short lines)
+    id_col = index["id"][0]
+    id_is_int = _ids_are_numeric(path, zstd, layout, has_header, id_col) if layout.id_type == "auto" else (
+        layout.id_type == "int")
+    # typed columns parse in C; every field is read, so a line with more fields than line 1 stops
+    # the parser, and a line cut short leaves its last field empty: both are then located
+    dtypes = {c: str for c in range(n_fields)}
+    dtypes[id_col] = np.uint64 if id_is_int else str
+    for role, kind in (("size", np.int64), ("time", np.float64), ("version", np.int64)):
+        for c in index.get(role, ()):
+            dtypes[c] = kind
     sep = layout.delimiter
     try:
         reader = pd.read_csv(
             path,
             sep=sep,
             header=None,
-            names=range(n_fields),  # every field is read: a line with more fields than line 1 is an error
+            names=range(n_fields),
             index_col=False,
             skiprows=1 if has_header else 0,
-            dtype=str,
+            dtype=dtypes,
             keep_default_na=False,
-            na_filter=False,
             skip_blank_lines=False,
             quoting=csv.QUOTE_NONE if sep == _NO_DELIMITER else csv.QUOTE_MINIMAL,
             engine="c",
@@ -352,12 +354,11 @@ def text_chunks(path: Path, zstd: bool, fmt: str, chunk_requests: int, *, column
         )
     except pd.errors.EmptyDataError:
         raise ValueError(f"trace file {str(path)!r} has a header but no requests (line 2 is missing)") from None
-    id_is_int = None if layout.id_type == "auto" else layout.id_type == "int"
     offset = 0  # data lines read so far
     dropped = 0
 
     def fail(cause):
-        return _locate(path, zstd, layout, index, has_header, n_fields, bool(id_is_int), cause)
+        return _locate(path, zstd, layout, index, has_header, n_fields, id_is_int, cause)
 
     with reader:
         while True:
@@ -365,34 +366,13 @@ def text_chunks(path: Path, zstd: bool, fmt: str, chunk_requests: int, *, column
                 frame = next(reader)
             except StopIteration:
                 break
-            except (ValueError, pd.errors.ParserError, UnicodeDecodeError) as exc:
+            except (ValueError, TypeError, OverflowError, pd.errors.ParserError, UnicodeDecodeError) as exc:
                 raise fail(exc) from None
             m = len(frame)
-            raw_ids = frame[index["id"][0]].to_numpy(dtype=str)
-            if id_is_int is None:
-                first = raw_ids[0].strip() if m else ""
-                id_is_int = first.isdigit()
             try:
-                ids = _parse_uint64(raw_ids) if id_is_int else _hash_ids(raw_ids)
-                if ids is None:
-                    raise _Malformed("id")
-                sizes = np.ones(m, dtype=np.int64)
-                if "size" in index:
-                    sizes = np.zeros(m, dtype=np.int64)
-                    for c in index["size"]:
-                        sizes += _parse_int(frame[c], 0, 2**63 - 1)
-                times = np.arange(offset, offset + m, dtype=np.float64)
-                if "time" in index:
-                    times = pd.to_numeric(frame[index["time"][0]].str.strip(), errors="raise").to_numpy(np.float64)
-                    if not np.isfinite(times).all():
-                        raise _Malformed("time")
-                versions = None
-                if "version" in index:
-                    versions = _parse_int(frame[index["version"][0]], 1, 127).astype(np.int8)
+                ids, sizes, times, versions = _convert(frame, index, n_fields, id_is_int, offset)
             except (_Malformed, ValueError, TypeError, OverflowError) as exc:
                 raise fail(exc) from None
-            if m and (frame[last] == "").any():
-                raise fail("missing fields")
             offset += m
             if keep_ops is not None:
                 keep = frame[index["operation"][0]].str.strip().str.lower().isin(keep_ops).to_numpy()
@@ -410,19 +390,55 @@ def text_chunks(path: Path, zstd: bool, fmt: str, chunk_requests: int, *, column
         )
 
 
-def _parse_int(column, lo, hi) -> np.ndarray:
-    stripped = column.str.strip()
-    if not stripped.str.fullmatch(r"[+-]?\d+").all():
-        raise _Malformed("integer")
-    values = stripped.astype(np.float64)
-    if values.min() < lo or values.max() > hi:
-        raise _Malformed("range")
-    return stripped.astype(np.int64).to_numpy()
+def _ids_are_numeric(path, zstd, layout, has_header, id_col) -> bool:
+    """``id_type="auto"``: numeric ids if the first request's id is a decimal integer."""
+    with _open_text(path, zstd) as fh:
+        if has_header:
+            fh.readline()
+        fields = _split(fh.readline(), layout.delimiter)
+    return len(fields) > id_col and fields[id_col].strip().isdigit()
+
+
+def _empty(column) -> np.ndarray:
+    if column.dtype.kind in "iuf":
+        return column.isna().to_numpy()
+    return (column.isna() | (column == "")).to_numpy(dtype=bool)
+
+
+def _convert(frame, index, n_fields, id_is_int, offset):
+    """Arrays of one parsed chunk; raise _Malformed on anything the parser let through."""
+    m = len(frame)
+    if m and _empty(frame[n_fields - 1]).any():
+        raise _Malformed("field count")
+    raw_ids = frame[index["id"][0]]
+    ids = raw_ids.to_numpy(dtype=np.uint64) if id_is_int else _hash_ids(raw_ids.to_numpy(dtype=object))
+    sizes = np.ones(m, dtype=np.int64)
+    if "size" in index:
+        sizes = np.zeros(m, dtype=np.int64)
+        for c in index["size"]:
+            part = frame[c].to_numpy(dtype=np.int64)
+            if m and part.min() < 0:
+                raise _Malformed("size")
+            sizes += part
+    times = np.arange(offset, offset + m, dtype=np.float64)
+    if "time" in index:
+        times = frame[index["time"][0]].to_numpy(dtype=np.float64)
+        if not np.isfinite(times).all():
+            raise _Malformed("time")
+    versions = None
+    if "version" in index:
+        v = frame[index["version"][0]].to_numpy(dtype=np.int64)
+        if m and (v.min() < 1 or v.max() > 127):
+            raise _Malformed("version")
+        versions = v.astype(np.int8)
+    return ids, sizes, times, versions
 
 
 def _hash_ids(raw: np.ndarray) -> np.ndarray:
     from .idhash import hash_string_ids
 
-    if (raw == "").any():
+    import pandas as pd
+
+    if pd.isna(raw).any() or (raw == "").any():
         raise _Malformed("empty id")
     return hash_string_ids(raw)
