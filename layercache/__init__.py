@@ -18,6 +18,7 @@ _EXPORTS = {
     "IdRemapper": "remap",
     "remap_ids": "remap",
     "read_trace": "traces",
+    "read_versioned_trace": "traces",
     "iter_trace_chunks": "traces",
     "read_oracle_general": "traces",
     "read_csv_trace": "traces",

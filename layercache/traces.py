@@ -54,6 +54,7 @@ __all__ = [
     "read_csv_trace",
     "read_oracle_general",
     "read_trace",
+    "read_versioned_trace",
     "write_oracle_general",
     "ZERO_SIZE_CHOICES",
     "ZeroSizeWarning",
@@ -294,6 +295,58 @@ def read_trace(path, format=None, *, remap: bool = False, zero_sizes="skip", del
     if remapper is None:
         return out_ids, out_sizes, out_times
     return out_ids, out_sizes, out_times, remapper.original_ids
+
+
+def read_versioned_trace(path, format=None, *, columns, zero_sizes="skip", delimiter=",", header=None,
+                         id_type="auto", operations=None, chunk_requests: int = _DEFAULT_CHUNK):
+    """Read a text trace with a version column: the input of a layered study.
+
+    Parameters
+    ----------
+    path, format, zero_sizes, delimiter, header, id_type, operations, chunk_requests
+        As in :func:`iter_trace_chunks` (text formats only).
+    columns : TraceColumns
+        Must name a ``version`` column (1-based versions, 1..127).
+
+    Returns
+    -------
+    ids : numpy.ndarray, shape (n,), uint64
+        Raw ids; pass them to :func:`layercache.simulate` as they are
+        (sparse and 64-bit ids are remapped there).
+    versions : numpy.ndarray, shape (n,), int8
+    sizes : numpy.ndarray, shape (n,), int64
+    times : numpy.ndarray, shape (n,), float64
+    """
+    from .text_traces import text_chunks
+
+    if columns is None or columns.version is None:
+        raise ValueError("columns must name a version column: TraceColumns(id=..., version=...)")
+    n = _check_options(chunk_requests, zero_sizes)
+    fmt, zstd = detect_trace_format(path) if format is None else (format, os.fspath(path).lower().endswith(".zst"))
+    parts = []
+    offset = skipped = 0
+    chunks = text_chunks(_existing(path), zstd, fmt, n, columns=columns, delimiter=delimiter, header=header,
+                         id_type=id_type, operations=operations)
+    for ids, sizes, times, versions in chunks:
+        keep = _check_chunk(path, ids, sizes, times, offset, zero_sizes)
+        offset += ids.size
+        if keep is not None and zero_sizes == "skip":
+            skipped += ids.size - int(keep.sum())
+            ids, sizes, times, versions = ids[keep], sizes[keep], times[keep], versions[keep]
+        elif keep is not None:
+            sizes = np.where(keep, sizes, 1)
+        parts.append((ids, versions, sizes, times))
+    if skipped:
+        warnings.warn(f"trace file {os.fspath(path)!r}: skipped {skipped} of {offset} requests of size 0 "
+                      "(zero_sizes='skip')", ZeroSizeWarning, stacklevel=2)
+    return tuple(np.concatenate(col) for col in zip(*parts))
+
+
+def _existing(path) -> Path:
+    p = Path(os.fspath(path))
+    if not p.is_file():
+        raise FileNotFoundError(f"trace file not found: {str(p)!r}")
+    return p
 
 
 def read_oracle_general(path, *, remap: bool = False, zero_sizes="skip"):

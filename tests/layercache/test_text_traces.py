@@ -178,3 +178,28 @@ def test_zstd_text_streams(tmp_path):
     np.testing.assert_array_equal(lc.read_trace(path)[0], lc.read_trace(TWITTER)[0])
     shutil.copy(TWITTER, tmp_path / "cluster52.0")  # public Twitter files carry no extension
     assert lc.detect_trace_format(tmp_path / "cluster52.0") == ("twitter", False)
+
+
+def test_versioned_csv_with_64bit_ids_runs_as_its_dense_twin(tmp_path):
+    rng = np.random.default_rng(5)
+    dense, versions = lc.irm_trace(lc.zipf_popularity(300, 0.8), lc.version_profile(3), 5000, seed=rng)
+    names = rng.integers(2**40, 2**64 - 1, size=300, dtype=np.uint64)
+    frame = pd.DataFrame({"ts": np.arange(dense.size), "object": names[dense], "ver": versions, "bytes": 1})
+    frame.loc[::50, "bytes"] = 0
+    frame.to_csv(tmp_path / "v.csv", index=False)
+    columns = lc.TraceColumns(id="object", version="ver", size="bytes", time="ts")
+    with pytest.warns(ZeroSizeWarning, match="skipped 100 of 5000"):
+        ids, vers, sizes, times = lc.read_versioned_trace(tmp_path / "v.csv", columns=columns)
+    keep = frame["bytes"].to_numpy() > 0
+    np.testing.assert_array_equal(ids, names[dense][keep])
+    np.testing.assert_array_equal(vers, versions[keep])
+    for policy in ("lru", "belady"):
+        got = lc.simulate(ids, vers, policy=policy, capacity=60)
+        want = lc.simulate(dense[keep], versions[keep], policy=policy, capacity=60)
+        assert (got.hits, got.layers_hit) == (want.hits, want.layers_hit)
+    bad = tmp_path / "bad.csv"
+    bad.write_text("ts,object,ver\n1,5,2\n2,6,200\n")
+    with pytest.raises(ValueError, match="line 3 version '200' is outside 1..127"):
+        lc.read_versioned_trace(bad, columns=lc.TraceColumns(id="object", version="ver"))
+    with pytest.raises(ValueError, match="must name a version column"):
+        lc.read_versioned_trace(bad, columns=lc.TraceColumns(id="object"))
