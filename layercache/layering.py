@@ -29,7 +29,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from .catalog import Catalog, SIZE_PROFILES
+from .catalog import SIZE_PROFILES, Catalog, _profile_weights
 from .popularity import check_pmf
 
 __all__ = ["layer_trace", "OBJECT_SIZE_RULES", "VERSION_DRAWS"]
@@ -61,8 +61,7 @@ def _layer_fractions(size_profile, n_layers: int) -> np.ndarray:
     if isinstance(size_profile, str):
         if size_profile not in SIZE_PROFILES:
             raise ValueError(f"size_profile must be one of {SIZE_PROFILES} or L fractions, got {size_profile!r}")
-        levels = np.arange(1, n_layers + 1, dtype=np.float64)
-        shares = {"equal": np.ones(n_layers), "increasing": levels, "decreasing": n_layers - levels + 1}[size_profile]
+        shares = _profile_weights(n_layers, size_profile)  # the shares of Catalog.from_profile
     else:
         shares = np.asarray(size_profile, dtype=np.float64)
         if shares.shape != (n_layers,) or not np.all(np.isfinite(shares)) or np.any(shares <= 0):
