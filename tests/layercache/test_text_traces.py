@@ -9,7 +9,8 @@ import pandas as pd
 import pytest
 
 import layercache as lc
-from layercache.idhash import xxh3_64
+from layercache.idhash import hash_string_ids, xxh3_64
+from xxh3_reference import xxh3_64 as xxh3_64_reference
 from layercache.traces import ZeroSizeWarning
 
 DATA = Path(__file__).resolve().parent.parent / "data"
@@ -41,6 +42,14 @@ def test_hash_is_libcachesims_for_every_length_class(tmp_path):
     ids, _, _ = lcs_read(path, time=1, obj_id=2, size=3)
     assert [xxh3_64(k.encode()) for k in keys] == ids.tolist()
     np.testing.assert_array_equal(lc.read_trace(path, id_type="str")[0], ids)
+
+
+def test_hash_kernel_equals_the_python_reference():
+    rng = np.random.default_rng(2)
+    data = [bytes(rng.integers(0, 256, n, dtype=np.uint8)) for n in [*range(0, 260), 511, 1024, 1025, 3000]]
+    assert [xxh3_64(d) for d in data] == [xxh3_64_reference(d) for d in data]
+    keys = np.array(["a", "bb", "a", "", "ccc"], dtype=object)
+    assert hash_string_ids(keys).tolist() == [xxh3_64_reference(k.encode()) for k in keys]
 
 
 def test_twitter_sample_is_detected_and_read():
