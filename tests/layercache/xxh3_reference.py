@@ -21,7 +21,6 @@ its Python cost is per distinct object, not per request.
 
 from __future__ import annotations
 
-
 from layercache.idhash import _SECRET as _SECRET_ARRAY
 
 __all__ = ["xxh3_64"]
