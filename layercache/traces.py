@@ -43,7 +43,14 @@ from pathlib import Path
 import numpy as np
 
 from .remap import IdRemapper, remap_ids
-from .trace_formats import ORACLE_GENERAL_DTYPE, RECORD_BYTES, TRACE_FORMATS, detect_trace_format, open_trace
+from .trace_formats import (
+    ORACLE_GENERAL_DTYPE,
+    RECORD_BYTES,
+    TRACE_FORMATS,
+    _check_path,
+    detect_trace_format,
+    open_trace,
+)
 
 __all__ = [
     "ORACLE_GENERAL_DTYPE",
@@ -110,15 +117,16 @@ def _checked(path, chunks, zero_sizes):
     Skipped requests are counted and reported in one warning at the end.
     """
     offset = skipped = 0
-    for ids, sizes, times in chunks:
+    for ids, sizes, times, *extra in chunks:  # extra: per-request arrays filtered alike (versions)
         keep = _check_chunk(path, ids, sizes, times, offset, zero_sizes)
         offset += ids.shape[0]
         if keep is not None and zero_sizes == "skip":
             skipped += ids.shape[0] - int(keep.sum())
             ids, sizes, times = ids[keep], sizes[keep], times[keep]
+            extra = [arr[keep] for arr in extra]
         elif keep is not None:  # "unit"
             sizes = np.where(keep, sizes, 1)
-        yield ids, sizes, times
+        yield ids, sizes, times, *extra
     if skipped:
         warnings.warn(
             f"trace file {os.fspath(path)!r}: skipped {skipped} of {offset} requests of size 0 "
@@ -323,30 +331,11 @@ def read_versioned_trace(path, format=None, *, columns, zero_sizes="skip", delim
         raise ValueError("columns must name a version column: TraceColumns(id=..., version=...)")
     n = _check_options(chunk_requests, zero_sizes)
     fmt, zstd = detect_trace_format(path) if format is None else (format, os.fspath(path).lower().endswith(".zst"))
-    parts = []
-    offset = skipped = 0
-    chunks = text_chunks(_existing(path), zstd, fmt, n, columns=columns, delimiter=delimiter, header=header,
+    chunks = text_chunks(_check_path(path), zstd, fmt, n, columns=columns, delimiter=delimiter, header=header,
                          id_type=id_type, operations=operations)
-    for ids, sizes, times, versions in chunks:
-        keep = _check_chunk(path, ids, sizes, times, offset, zero_sizes)
-        offset += ids.size
-        if keep is not None and zero_sizes == "skip":
-            skipped += ids.size - int(keep.sum())
-            ids, sizes, times, versions = ids[keep], sizes[keep], times[keep], versions[keep]
-        elif keep is not None:
-            sizes = np.where(keep, sizes, 1)
-        parts.append((ids, versions, sizes, times))
-    if skipped:
-        warnings.warn(f"trace file {os.fspath(path)!r}: skipped {skipped} of {offset} requests of size 0 "
-                      "(zero_sizes='skip')", ZeroSizeWarning, stacklevel=2)
-    return tuple(np.concatenate(col) for col in zip(*parts))
-
-
-def _existing(path) -> Path:
-    p = Path(os.fspath(path))
-    if not p.is_file():
-        raise FileNotFoundError(f"trace file not found: {str(p)!r}")
-    return p
+    parts = list(_checked(path, chunks, zero_sizes))
+    ids, sizes, times, versions = (np.concatenate(col) for col in zip(*parts))
+    return ids, versions, sizes, times
 
 
 def read_oracle_general(path, *, remap: bool = False, zero_sizes="skip"):
