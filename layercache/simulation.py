@@ -273,7 +273,8 @@ def _simulate(objects, versions, policy, capacity, catalog, sizes, layered, warm
         n_layers = 1
     else:
         if sizes is not None:
-            raise ValueError("sizes are per-request sizes of classic traces; give versioned traces a catalog")
+            raise ValueError("sizes are per-request sizes of classic traces; give versioned traces a catalog "
+                             "(layercache.layer_trace builds one from a real trace's request sizes)")
         versions = _as_int_array(versions, "versions")
         mode, objects, versions, catalog = _versioned_inputs(objects, versions, catalog, layered, full_object_only)
         n_items, item_sizes, spans, version_sizes = _item_tables(mode, catalog, capacity)
