@@ -144,6 +144,15 @@ def layer_trace(
         1..127, an unknown profile or rule, version_probs not a pmf of
         length L, overhead < 0.
 
+    Examples
+    --------
+    A layered study of a trace, and the static optimum keyed by the trace's own ids::
+
+        objects, versions, catalog = layer_trace(raw_ids, sizes, 3, size_profile="increasing", seed=1)
+        result = simulate(objects, versions, policy="lru", capacity=c, catalog=catalog)
+        best = static_optimum(np.bincount(objects) / objects.size, None, catalog, c)
+        pandas.Series(best.layers, index=catalog.object_ids)  # layers cached, per raw id
+
     Notes
     -----
     A classic simulation keeps an object at the size it had when admitted;

@@ -97,6 +97,10 @@ def test_ready_for_models_and_optimum():
     model = lc.che_hit_ratio(popularity, q, catalog.layer_sizes, capacity, model="llru")
     best = lc.static_optimum(popularity, q, catalog, capacity)
     assert 0 < sim.hit_ratio < 1 and 0 < model.hit_ratio < 1 and 0 < best.hit_ratio <= 1
+    # per-object answers keyed back to the trace's own ids
+    by_block = pd.Series(best.layers, index=catalog.object_ids)
+    assert by_block.index[0] == ids[0] and by_block[ids[0]] == best.layers[objects[0]]
+    assert set(by_block.index) == set(ids)
 
 
 @pytest.mark.parametrize(
