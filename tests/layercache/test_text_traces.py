@@ -212,3 +212,25 @@ def test_versioned_csv_with_64bit_ids_runs_as_its_dense_twin(tmp_path):
         lc.read_versioned_trace(bad, columns=lc.TraceColumns(id="object", version="ver"))
     with pytest.raises(ValueError, match="must name a version column"):
         lc.read_versioned_trace(bad, columns=lc.TraceColumns(id="object"))
+
+
+@pytest.mark.parametrize("fmt", ["csv", "txt", "twitter", "cdn"])
+def test_every_text_format_refuses_an_empty_file(tmp_path, fmt):
+    (tmp_path / "empty.csv").write_text("")
+    with pytest.raises(ValueError, match="empty.csv' is empty"):
+        lc.read_trace(tmp_path / "empty.csv", fmt)
+
+
+@pytest.mark.parametrize(
+    "text, match",
+    [
+        ("1 5 10\n2 6\n3 7 1\n", "line 2 has 2 fields"),
+        ("1 5 10\n2 6 ten\n", "line 2 size 'ten' is not an integer"),
+        ("1 5 10\n2 6 7 8\n", "line 2 has 4 fields"),
+        ("1 5 10\n2 x 7\n", "line 2 id 'x' is not a non-negative decimal integer"),
+    ],
+)
+def test_malformed_cdn_text(tmp_path, text, match):
+    (tmp_path / "bad.tr").write_text(text)
+    with pytest.raises(ValueError, match=r"bad\.tr.*" + match):
+        lc.read_trace(tmp_path / "bad.tr", "cdn")
