@@ -43,6 +43,7 @@ __all__ = ["TraceColumns", "TEXT_FORMATS", "text_chunks", "sniff_text_format"]
 #: Text formats and their fixed layouts (``"csv"`` reads its header).
 TEXT_FORMATS = ("csv", "txt", "twitter", "cdn")
 _WHITESPACE = r"\s+"
+_MAX_LINE = 1 << 20  # characters read to sniff or resolve line 1
 _NO_DELIMITER = "\x1f"  # a line is one field (libCacheSim's plain-text traces)
 _OPERATIONS = ("get", "gets", "set", "add", "replace", "cas", "append", "prepend", "delete", "incr", "decr",
                "read", "write")
@@ -135,7 +136,7 @@ def _split(line: str, delimiter: str) -> list[str]:
 def _first_line(path: Path, zstd: bool) -> str | None:
     try:
         with _open_text(path, zstd) as fh:
-            line = fh.readline()
+            line = fh.readline(_MAX_LINE)  # bounded: a binary file may have no newline at all
     except UnicodeDecodeError:
         raise ValueError(f"trace file {str(path)!r} is not UTF-8 text; expected a text (CSV) trace") from None
     except Exception as exc:  # zstd errors surface here for compressed text

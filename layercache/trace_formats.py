@@ -98,8 +98,8 @@ def detect_trace_format(path) -> tuple[str, bool]:
     if name.endswith(".bin") or "oraclegeneral" in name:
         return "oracleGeneral", zstd
     text = name.endswith((".csv", ".txt"))
-    sniffed = sniff_text_format(p, zstd) if p.is_file() else None
-    if sniffed is not None and (text or not _looks_binary(p, zstd)):
+    sniffed = sniff_text_format(p, zstd) if p.is_file() and (text or not _looks_binary(p, zstd)) else None
+    if sniffed is not None:
         if name.endswith(".csv") and sniffed in ("txt", "cdn"):
             sniffed = "csv"  # a .csv name means delimited text, even of one column
         return sniffed, zstd

@@ -234,3 +234,11 @@ def test_malformed_cdn_text(tmp_path, text, match):
     (tmp_path / "bad.tr").write_text(text)
     with pytest.raises(ValueError, match=r"bad\.tr.*" + match):
         lc.read_trace(tmp_path / "bad.tr", "cdn")
+
+
+def test_binary_file_without_a_known_name_is_not_sniffed_as_text(tmp_path):
+    lc.write_oracle_general(tmp_path / "w.bin", np.arange(1000))
+    shutil.copy(tmp_path / "w.bin", tmp_path / "w.dat")
+    with pytest.raises(ValueError, match="it is not text and its name names no binary format"):
+        lc.detect_trace_format(tmp_path / "w.dat")
+    assert lc.detect_trace_format(tmp_path / "w.bin") == ("oracleGeneral", False)
