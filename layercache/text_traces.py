@@ -89,7 +89,9 @@ class TraceColumns:
         out = [("id", self.id)]
         sizes = self.size if isinstance(self.size, tuple) else (() if self.size is None else (self.size,))
         out += [("size", c) for c in sizes]
-        out += [(role, getattr(self, role)) for role in ("time", "operation", "version") if getattr(self, role) is not None]
+        for role in ("time", "operation", "version"):
+            if getattr(self, role) is not None:
+                out.append((role, getattr(self, role)))
         return out
 
 
@@ -238,7 +240,9 @@ def _columns_from_header(names, where) -> TraceColumns:
     for role, aliases in _ALIASES.items():
         hits = [i for i, n in enumerate(lowered) if n in aliases]
         if len(hits) > 1:
-            raise ValueError(f"{where}: the header {names!r} has several {role} columns; pass columns=TraceColumns(...)")
+            raise ValueError(
+                f"{where}: the header {names!r} has several {role} columns; pass columns=TraceColumns(...)"
+            )
         if hits:
             found[role] = hits[0]
     if "id" not in found:
