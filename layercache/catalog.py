@@ -72,10 +72,15 @@ class Catalog:
     version_sizes : array_like, shape (N, L), optional
         ``v[i, l-1]``: size of the stand-alone version l. Defaults to the
         cumulative layer sizes (no layering overhead).
+    object_ids : array_like, shape (N,), optional
+        Original id of each object (row), e.g. the raw id in a real trace
+        (:func:`layercache.layer_trace` sets it), to key per-object answers
+        back to the trace; ``None``: the rows are the ids.
     """
 
     layer_sizes: np.ndarray
     version_sizes: np.ndarray | None = None
+    object_ids: np.ndarray | None = None
 
     def __post_init__(self):
         s = _as_size_matrix(self.layer_sizes, "layer_sizes")
@@ -92,6 +97,11 @@ class Catalog:
             if np.any((v > 0) != (s > 0)):
                 raise ValueError("version_sizes and layer_sizes must have the same absent (zero) entries")
         object.__setattr__(self, "version_sizes", v)
+        if self.object_ids is not None:
+            ids = np.asarray(self.object_ids)
+            if ids.shape != (s.shape[0],):
+                raise ValueError(f"object_ids must have shape ({s.shape[0]},) (one per object), got {ids.shape}")
+            object.__setattr__(self, "object_ids", _read_only(ids.copy()))
 
     # -- constructors -------------------------------------------------------
     @classmethod

@@ -200,8 +200,9 @@ def remap_ids(ids, dtype=None):
 
     Parameters
     ----------
-    ids : array_like of int, shape (n,)
-        Raw object ids, e.g. the uint64 ids of a real trace.
+    ids : array_like of int or str, shape (n,)
+        Raw object ids, e.g. the uint64 ids of a real trace, or string
+        labels (compared exactly, never hashed).
     dtype : {None, numpy.int32, numpy.int64}
         Dtype of the dense ids; ``None`` picks int32 when ``n < 2**31``.
 
@@ -210,11 +211,30 @@ def remap_ids(ids, dtype=None):
     dense : numpy.ndarray, shape (n,), int32 or int64
         ``dense[k]`` is the 0-based id of ``ids[k]``.
     original_ids : numpy.ndarray, shape (n_distinct,), uint64
-        ``original_ids[dense] == ids`` (as uint64).
+        ``original_ids[dense] == ids`` (as uint64; for string ids, the
+        labels as an object array).
     """
+    if np.asarray(ids).dtype.kind in "USO":
+        return _remap_labels(np.asarray(ids), dtype)
     keys = _as_uint64_ids(ids)
     if dtype is None:
         dtype = np.int32 if keys.size <= np.iinfo(np.int32).max else np.int64
-    remapper = IdRemapper(dtype=dtype, expected_ids=min(keys.size, 1 << 20))
+    # the table starts small and doubles: memory follows the distinct ids, not the requests
+    remapper = IdRemapper(dtype=dtype, expected_ids=min(keys.size, 1 << 14))
     dense = remapper(keys)
     return dense, remapper.original_ids
+
+
+def _remap_labels(labels: np.ndarray, dtype):
+    """String ids: dense ids in order of first appearance (pandas' hash table)."""
+    import pandas as pd
+
+    if labels.ndim != 1:
+        raise ValueError(f"ids must be a 1-D array, got shape {labels.shape}")
+    codes, uniques = pd.factorize(labels, sort=False, use_na_sentinel=True)
+    if codes.size and codes.min() < 0:
+        k = int(np.argmax(codes < 0))
+        raise ValueError(f"ids must be integers or strings, request {k} (0-based) has id {labels[k]!r}")
+    if dtype is None:
+        dtype = np.int32 if labels.size <= np.iinfo(np.int32).max else np.int64
+    return codes.astype(dtype), np.asarray(uniques, dtype=object)

@@ -92,6 +92,9 @@ def _check_sizes(sizes, n: int) -> np.ndarray:
 def _versioned_inputs(objects, versions, catalog, layered, full_object_only):
     """Validate a versioned trace; return (mode, objects, versions, catalog)."""
     if catalog is None:
+        # sparse or 64-bit ids are remapped as in classic traces: the unit
+        # catalog then has one row per distinct object, not per id value
+        objects = _dense_objects(objects)
         n_obj = int(objects.max()) + 1 if objects.size else 1
         n_lay = int(versions.max()) if versions.size else 1
         if versions.size and int(versions.min()) < 1:
@@ -169,9 +172,13 @@ def simulate(
     Parameters
     ----------
     objects : array_like of int, shape (n,)
-        Requested object ids, 0-based. With a catalog they must lie in
-        ``0..N-1``; in a classic trace any non-negative ids (sparse ids are
-        remapped to dense ones).
+        Requested object ids, 0-based, or string labels (no catalog). With a catalog they must lie in
+        ``0..N-1`` (build one from a real trace with
+        :func:`layercache.layer_trace`); without one, any non-negative ids up
+        to ``2**64 - 1`` (sparse ids are remapped to dense ones in order of
+        first appearance, so memory grows with the distinct objects, not with
+        the largest id). Versioned traces without a catalog are remapped
+        the same way.
     versions : array_like of int, shape (n,), optional
         Requested versions, 1-based (``1..L``). ``None``: a classic trace of
         object ids, unless ``catalog`` is given with ``L == 1``.
@@ -239,6 +246,12 @@ def _simulate(objects, versions, policy, capacity, catalog, sizes, layered, warm
     if bypass and policy != "belady":
         raise ValueError("bypass applies to policy='belady' only")
     capacity = _check_capacity(capacity)
+    if np.asarray(objects).dtype.kind in "USO":  # string ids (labels), a classic or unit-catalog trace
+        if catalog is not None:
+            raise ValueError("objects must be integer ids 0..N-1 with a catalog; string ids need catalog=None")
+        from .remap import remap_ids
+
+        objects, _ = remap_ids(objects)
     objects = _as_int_array(objects, "objects")
     n = objects.shape[0]
     warmup = _check_warmup(warmup, n)
@@ -260,7 +273,8 @@ def _simulate(objects, versions, policy, capacity, catalog, sizes, layered, warm
         n_layers = 1
     else:
         if sizes is not None:
-            raise ValueError("sizes are per-request sizes of classic traces; give versioned traces a catalog")
+            raise ValueError("sizes are per-request sizes of classic traces; give versioned traces a catalog "
+                             "(layercache.layer_trace builds one from a real trace's request sizes)")
         versions = _as_int_array(versions, "versions")
         mode, objects, versions, catalog = _versioned_inputs(objects, versions, catalog, layered, full_object_only)
         n_items, item_sizes, spans, version_sizes = _item_tables(mode, catalog, capacity)

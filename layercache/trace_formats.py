@@ -6,7 +6,10 @@ arrays. Formats:
 - oracleGeneral (libCacheSim): headerless 24-byte little-endian records
   ``(uint32 time, uint64 id, uint32 size, int64 next_access_vtime)``, plain
   (memory-mapped) or zstd-compressed (streamed, multi-frame);
-- CSV of ``time, id, size`` (header optional), plain or zstd, via pandas;
+- text traces (:mod:`layercache.text_traces`): CSV with a header naming its
+  columns or headerless ``time, id, size``, libCacheSim's plain text (one id
+  per line), Twitter's cache-trace CSV, ``time id size`` CDN text; any column
+  layout with :class:`~layercache.TraceColumns`; plain or zstd, via pandas;
 - ``.npy`` (structured array with fields time/id/size, or integer ids) and
   ``.npz`` (arrays ``ids`` and optionally ``sizes``, ``times``).
 
@@ -17,9 +20,6 @@ malformed line. Every error is a ValueError naming the file.
 
 from __future__ import annotations
 
-import csv
-import io
-import math
 import os
 import zipfile
 from pathlib import Path
@@ -35,15 +35,12 @@ ORACLE_GENERAL_DTYPE = np.dtype(
 assert ORACLE_GENERAL_DTYPE.itemsize == 24
 
 #: Accepted values of the ``format`` argument.
-TRACE_FORMATS = ("oracleGeneral", "csv", "npy", "npz")
+TRACE_FORMATS = ("oracleGeneral", "csv", "txt", "twitter", "cdn", "npy", "npz")
+_TEXT = ("csv", "txt", "twitter", "cdn")
 
 RECORD_BYTES = ORACLE_GENERAL_DTYPE.itemsize
 _ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
 _ZSTD_INPUT_BLOCK = 1 << 20  # compressed bytes fed to the decompressor at a time
-_CSV_EXPECTED = (
-    "expected 3 columns 'time, id, size': a finite number, an integer id in 0..2**64-1 "
-    "and an integer size in 1..2**63-1"
-)
 
 
 # --------------------------------------------------------------------------- paths, formats
@@ -59,7 +56,16 @@ def _check_path(path) -> Path:
 
 
 def detect_trace_format(path) -> tuple[str, bool]:
-    """Format and compression of a trace file, from its name.
+    """Format and compression of a trace file, from its name and, for text, its first line.
+
+    Names: ``*.bin`` or ``*oracleGeneral*`` (oracleGeneral), ``*.npy``,
+    ``*.npz``, ``*.csv`` / ``*.txt`` (text); a trailing ``.zst`` means zstd.
+    A text file that exists is told apart by its first line
+    (:func:`layercache.text_traces.sniff_text_format`): one field per line is
+    libCacheSim's plain text (``"txt"``), whitespace-separated ``time id
+    size`` is ``"cdn"``, seven fields with an operation sixth is Twitter's
+    format, anything else ``"csv"``. A file with another name is sniffed the
+    same way if it is text.
 
     Parameters
     ----------
@@ -71,23 +77,47 @@ def detect_trace_format(path) -> tuple[str, bool]:
         One of :data:`TRACE_FORMATS`.
     zstd : bool
         Whether the name ends in ``.zst``.
+
+    Raises
+    ------
+    ValueError
+        The name does not tell and the file is missing or not text; the
+        message says why and lists the names understood.
     """
-    name = Path(os.fspath(path)).name.lower()
+    from .text_traces import sniff_text_format
+
+    p = Path(os.fspath(path))
+    name = p.name.lower()
     zstd = name.endswith(".zst")
     if zstd:
         name = name[: -len(".zst")]
-    if name.endswith((".csv", ".txt")):
-        return "csv", zstd
     if name.endswith(".npy") and not zstd:
         return "npy", False
     if name.endswith(".npz") and not zstd:
         return "npz", False
     if name.endswith(".bin") or "oraclegeneral" in name:
         return "oracleGeneral", zstd
+    text = name.endswith((".csv", ".txt"))
+    sniffed = sniff_text_format(p, zstd) if p.is_file() and (text or not _looks_binary(p, zstd)) else None
+    if sniffed is not None:
+        if name.endswith(".csv") and sniffed in ("txt", "cdn"):
+            sniffed = "csv"  # a .csv name means delimited text, even of one column
+        return sniffed, zstd
+    if text:
+        return "csv", zstd
+    why = "it does not exist" if not p.exists() else "it is not text and its name names no binary format"
     raise ValueError(
-        f"cannot tell the format of trace {os.fspath(path)!r} from its name; pass format= one of "
+        f"cannot tell the format of trace {os.fspath(path)!r} ({why}); pass format= one of "
         f"{TRACE_FORMATS} (names: *.bin or *oracleGeneral* [.zst], *.csv/*.txt [.zst], *.npy, *.npz)"
     )
+
+
+def _looks_binary(path: Path, zstd: bool) -> bool:
+    if zstd:
+        return False
+    with open(path, "rb") as fh:
+        head = fh.read(4096)
+    return b"\x00" in head
 
 
 def _resolve_format(path, format):
@@ -213,108 +243,6 @@ def _oracle_count_hint(path: Path, zstd: bool):
     return size // RECORD_BYTES if size >= 0 else None
 
 
-# --------------------------------------------------------------------------- CSV
-
-
-def _open_text(path: Path, zstd: bool):
-    if not zstd:
-        return open(path, newline="")
-    import zstandard
-
-    raw = zstandard.ZstdDecompressor().stream_reader(open(path, "rb"), read_across_frames=True, closefd=True)
-    return io.TextIOWrapper(raw, newline="")
-
-
-def _is_number(field: str) -> bool:
-    try:
-        float(field)
-    except ValueError:
-        return False
-    return True
-
-
-def _csv_layout(path: Path, zstd: bool, delimiter: str) -> bool:
-    """Check the first line; return whether it is a header."""
-    try:
-        with _open_text(path, zstd) as fh:
-            first = next(csv.reader(fh, delimiter=delimiter), None)
-    except UnicodeDecodeError:
-        raise ValueError(f"CSV trace {str(path)!r} is not text; {_CSV_EXPECTED}") from None
-    except Exception as exc:  # zstd errors surface here for compressed CSV
-        if type(exc).__name__ == "ZstdError":
-            raise ValueError(f"CSV trace {str(path)!r}: corrupt zstd data ({exc})") from None
-        raise
-    if not first:
-        return False
-    if len(first) != 3:
-        raise ValueError(
-            f"CSV trace {str(path)!r}: line 1 has {len(first)} fields {first!r}; {_CSV_EXPECTED} "
-            f"(delimiter {delimiter!r})"
-        )
-    return not all(_is_number(f) for f in first)
-
-
-def _csv_field_problem(fields) -> str | None:
-    if len(fields) != 3:
-        return f"has {len(fields)} fields {fields!r}"
-    time, id_, size = (f.strip() for f in fields)
-    try:
-        if not math.isfinite(float(time)):
-            return f"time {time!r} is not finite"
-    except ValueError:
-        return f"time {time!r} is not a number"
-    try:
-        if not 0 <= int(id_) < 2**64:
-            return f"id {id_!r} is outside 0..2**64-1"
-    except ValueError:
-        return f"id {id_!r} is not an integer"
-    try:
-        if not 1 <= int(size) < 2**63:
-            return f"size {size!r} is outside 1..2**63-1"
-    except ValueError:
-        return f"size {size!r} is not an integer"
-    return None
-
-
-def _csv_error(path: Path, zstd: bool, delimiter: str, header: bool, cause) -> ValueError:
-    """Locate the first malformed line (slow path, only after a parse failure)."""
-    with _open_text(path, zstd) as fh:
-        for line_no, fields in enumerate(csv.reader(fh, delimiter=delimiter), start=1):
-            if not fields or (header and line_no == 1):
-                continue
-            problem = _csv_field_problem(fields)
-            if problem:
-                return ValueError(f"CSV trace {str(path)!r}: line {line_no} {problem}; {_CSV_EXPECTED}")
-    return ValueError(f"CSV trace {str(path)!r} could not be parsed ({cause}); {_CSV_EXPECTED}")
-
-
-def _csv_chunks(path: Path, zstd: bool, chunk_requests: int, delimiter: str):
-    import pandas as pd
-
-    header = _csv_layout(path, zstd, delimiter)
-    reader = pd.read_csv(
-        path,
-        sep=delimiter,
-        header=None,
-        skiprows=1 if header else 0,
-        names=["time", "id", "size"],
-        index_col=False,
-        dtype={"time": np.float64, "id": np.uint64, "size": np.int64},
-        engine="c",
-        compression="zstd" if zstd else None,
-        chunksize=chunk_requests,
-    )
-    with reader:
-        while True:
-            try:
-                frame = next(reader)
-            except StopIteration:
-                return
-            except (ValueError, OverflowError, pd.errors.ParserError) as exc:
-                raise _csv_error(path, zstd, delimiter, header, exc) from None
-            yield frame["id"].to_numpy(), frame["size"].to_numpy(), frame["time"].to_numpy()
-
-
 # --------------------------------------------------------------------------- numpy files
 
 
@@ -372,8 +300,11 @@ def _npz_chunks(ids, sizes, times, chunk_requests: int):
         yield ids[start:stop], sizes[start:stop], times[start:stop]
 
 
-def open_trace(path, format, chunk_requests, delimiter=","):
+def open_trace(path, format, chunk_requests, delimiter=",", **text_options):
     """Open a trace.
+
+    ``text_options`` (``columns``, ``header``, ``id_type``, ``operations``)
+    go to :func:`layercache.text_traces.text_chunks` for text formats.
 
     Returns ``(chunks, hint, bound)``: an iterator of unvalidated ``(ids,
     sizes, times)`` array-likes (possibly strided views), the expected number
@@ -385,9 +316,12 @@ def open_trace(path, format, chunk_requests, delimiter=","):
         chunks = ((rec["id"], rec["size"], rec["time"]) for rec in _oracle_record_chunks(p, zstd, chunk_requests))
         hint = _oracle_count_hint(p, zstd)
         return chunks, hint, (None if zstd else hint)
-    if fmt == "csv":
-        bound = None if zstd else (p.stat().st_size + 1) // 6  # shortest line: "0,0,1\n"
-        return _csv_chunks(p, zstd, chunk_requests, delimiter), None, bound
+    if fmt in _TEXT:
+        from .text_traces import text_chunks
+
+        bound = None if zstd else (p.stat().st_size + 1) // 2  # shortest line: one digit and a newline
+        chunks = text_chunks(p, zstd, fmt, chunk_requests, delimiter=delimiter, **text_options)
+        return ((ids, sizes, times) for ids, sizes, times, _ in chunks), None, bound
     if fmt == "npy":
         arr = _npy_array(p)
         return _npy_chunks(arr, chunk_requests), arr.size, arr.size

@@ -4,7 +4,8 @@ A trace is three plain arrays, one entry per request in file order:
 
 - ``ids``: raw object ids, ``uint64`` (or dense 0-based ids after
   :func:`layercache.remap_ids`, or with ``read_trace(..., remap=True)``);
-- ``sizes``: request sizes in bytes, ``int64``, >= 1;
+- ``sizes``: request sizes in bytes, ``int64``, >= 1 (size-0 requests are
+  dropped by default, see ``zero_sizes`` in :func:`iter_trace_chunks`);
 - ``times``: timestamps in the trace's own unit (usually seconds), ``float64``.
 
 Formats (``format=`` argument; by default chosen from the file name):
@@ -12,8 +13,12 @@ Formats (``format=`` argument; by default chosen from the file name):
 - ``"oracleGeneral"`` (``*.bin``, ``*.oracleGeneral*``): headerless 24-byte
   little-endian records ``(uint32 time, uint64 id, uint32 size, int64
   next_access_vtime)``. The next-access field is never read as truth.
-- ``"csv"`` (``*.csv``, ``*.txt``): three columns ``time, id, size``, comma
-  separated by default, with or without a header line.
+- text (``*.csv``, ``*.txt``, told apart by their first line):
+  ``"csv"`` with a header naming its columns (honoured, in any order) or
+  headerless ``time, id, size``; ``"txt"`` (libCacheSim's one id per line);
+  ``"twitter"`` (Twitter's cache-trace CSV); ``"cdn"`` (``time id size``
+  text); any layout with ``columns=TraceColumns(...)``. String ids are
+  hashed to 64 bits exactly as libCacheSim does.
 - ``"npy"``: a 1-D structured array with fields ``time, id, size`` (e.g. of
   :data:`ORACLE_GENERAL_DTYPE`) or a 1-D integer array of ids;
   ``"npz"``: arrays ``ids`` and optionally ``sizes`` and ``times``.
@@ -32,12 +37,20 @@ larger than memory can be processed with :func:`iter_trace_chunks` and an
 from __future__ import annotations
 
 import os
+import warnings
 from pathlib import Path
 
 import numpy as np
 
 from .remap import IdRemapper, remap_ids
-from .trace_formats import ORACLE_GENERAL_DTYPE, RECORD_BYTES, TRACE_FORMATS, detect_trace_format, open_trace
+from .trace_formats import (
+    ORACLE_GENERAL_DTYPE,
+    RECORD_BYTES,
+    TRACE_FORMATS,
+    _check_path,
+    detect_trace_format,
+    open_trace,
+)
 
 __all__ = [
     "ORACLE_GENERAL_DTYPE",
@@ -48,7 +61,10 @@ __all__ = [
     "read_csv_trace",
     "read_oracle_general",
     "read_trace",
+    "read_versioned_trace",
     "write_oracle_general",
+    "ZERO_SIZE_CHOICES",
+    "ZeroSizeWarning",
 ]
 
 _INT32_MAX = int(np.iinfo(np.int32).max)
@@ -77,13 +93,14 @@ def _check_chunk(path, ids, sizes, times, offset: int, zero_sizes: str):
     bad = sizes <= 0 if sizes.dtype.kind != "u" else sizes == 0
     keep = None
     if bad.any():
-        if zero_sizes == "skip" and not (sizes < 0).any():
+        if zero_sizes != "error" and not (sizes < 0).any():
             keep = ~bad
         else:
             k = int(np.argmax(bad))
             raise ValueError(
                 f"trace file {os.fspath(path)!r}: request {offset + k} (0-based) has size {sizes[k]}; "
-                "sizes must be >= 1 (pass zero_sizes='skip' to drop size-0 requests as libCacheSim does)"
+                "sizes must be >= 1 (zero_sizes='skip' drops size-0 requests as libCacheSim does, "
+                "zero_sizes='unit' counts them as size 1)"
             )
     if times.dtype.kind == "f" and not np.isfinite(times).all():
         k = int(np.argmax(~np.isfinite(times)))
@@ -95,27 +112,66 @@ def _check_chunk(path, ids, sizes, times, offset: int, zero_sizes: str):
 
 
 def _checked(path, chunks, zero_sizes):
-    """Validate raw chunks; drop size-0 requests when asked."""
-    offset = 0
-    for ids, sizes, times in chunks:
+    """Validate raw chunks; drop size-0 requests or give them size 1, as asked.
+
+    Skipped requests are counted and reported in one warning at the end.
+    """
+    offset = skipped = 0
+    for ids, sizes, times, *extra in chunks:  # extra: per-request arrays filtered alike (versions)
         keep = _check_chunk(path, ids, sizes, times, offset, zero_sizes)
         offset += ids.shape[0]
-        if keep is not None:
+        if keep is not None and zero_sizes == "skip":
+            skipped += ids.shape[0] - int(keep.sum())
             ids, sizes, times = ids[keep], sizes[keep], times[keep]
-        yield ids, sizes, times
+            extra = [arr[keep] for arr in extra]
+        elif keep is not None:  # "unit"
+            sizes = np.where(keep, sizes, 1)
+        yield ids, sizes, times, *extra
+    if skipped:
+        warnings.warn(
+            f"trace file {os.fspath(path)!r}: skipped {skipped} of {offset} requests of size 0 "
+            "(zero_sizes='skip', as libCacheSim does; 'unit' counts them as size 1, 'error' refuses them)",
+            ZeroSizeWarning,
+            stacklevel=3,
+        )
+
+
+class ZeroSizeWarning(UserWarning):
+    """Size-0 requests were dropped from a trace (their number is in the message)."""
+
+
+#: Accepted values of ``zero_sizes``: drop (default, libCacheSim's choice), size 1, or ValueError.
+ZERO_SIZE_CHOICES = ("skip", "unit", "error")
 
 
 def _check_options(chunk_requests, zero_sizes):
     n = int(chunk_requests)
     if n != chunk_requests or n < 1:
         raise ValueError(f"chunk_requests must be an integer >= 1, got {chunk_requests!r}")
-    if zero_sizes not in ("error", "skip"):
-        raise ValueError(f"zero_sizes must be 'error' or 'skip', got {zero_sizes!r}")
+    if zero_sizes not in ZERO_SIZE_CHOICES:
+        raise ValueError(f"zero_sizes must be one of {ZERO_SIZE_CHOICES}, got {zero_sizes!r}")
     return n
 
 
-def iter_trace_chunks(path, format=None, *, chunk_requests: int = _DEFAULT_CHUNK, zero_sizes="error",
-                      delimiter=","):
+def _text_options(columns, header, id_type, operations) -> dict:
+    given = {"columns": columns, "header": header, "operations": operations}
+    options = {k: v for k, v in given.items() if v is not None}
+    if id_type != "auto":
+        options["id_type"] = id_type
+    return options
+
+
+def _open(path, format, n, delimiter, options):
+    fmt = format
+    if options:
+        fmt = format if format is not None else detect_trace_format(path)[0]
+        if fmt not in ("csv", "txt", "twitter", "cdn"):
+            raise ValueError(f"columns, header, id_type and operations apply to text traces, not format {fmt!r}")
+    return open_trace(path, fmt, n, delimiter, **options)
+
+
+def iter_trace_chunks(path, format=None, *, chunk_requests: int = _DEFAULT_CHUNK, zero_sizes="skip",
+                      delimiter=",", columns=None, header=None, id_type="auto", operations=None):
     """Read a trace in chunks of at most ``chunk_requests`` requests.
 
     Memory use is bounded by the chunk size (plus the zstd window), so any
@@ -126,15 +182,38 @@ def iter_trace_chunks(path, format=None, *, chunk_requests: int = _DEFAULT_CHUNK
     ----------
     path : str or os.PathLike
         Trace file.
-    format : {None, "oracleGeneral", "csv", "npy", "npz"}
-        ``None`` chooses from the file name (:func:`detect_trace_format`).
+    format : {None, "oracleGeneral", "csv", "txt", "twitter", "cdn", "npy", "npz"}
+        ``None`` chooses from the file name and, for text, its first line
+        (:func:`detect_trace_format`). Text formats are described in
+        :mod:`layercache.text_traces`.
     chunk_requests : int
         Requests per chunk, >= 1.
-    zero_sizes : {"error", "skip"}
-        Size-0 requests raise ValueError, or are dropped (as libCacheSim's
-        reader does by default).
+    zero_sizes : {"skip", "unit", "error"}
+        Requests of size 0 (real traces have them, e.g. metadata operations):
+        ``"skip"`` (default) drops them, as libCacheSim's readers do by
+        default, and warns once with their number (:class:`ZeroSizeWarning`);
+        ``"unit"`` keeps them as requests of size 1; ``"error"`` raises
+        ValueError naming the first one. Every reader applies the same
+        choice before anything else sees the trace, so Belady's next uses
+        (computed by :func:`layercache.simulate`) are those of the trace
+        after the choice.
     delimiter : str
-        CSV field separator.
+        CSV field separator (format ``"csv"``).
+    columns : TraceColumns, optional
+        Text traces: which column (0-based index, or header name) holds
+        the id, size (one column or a tuple summed), time and operation;
+        default: the format's layout (``"csv"``: its header's names, or
+        ``time, id, size`` without a header).
+    header : bool, optional
+        Text traces: whether line 1 is a header; default: detected (a
+        non-numeric time or size field, or columns given by name).
+    id_type : {"auto", "int", "str"}
+        Text traces: decimal 64-bit ids, or strings hashed to 64 bits as
+        libCacheSim does (XXH3); ``"auto"`` decides from line 1.
+    operations : iterable of str, optional
+        Text traces with an operation column: keep only these operations
+        (case-insensitive; e.g. ``{"get", "gets"}``); the number dropped is
+        reported in a warning.
 
     Yields
     ------
@@ -151,19 +230,19 @@ def iter_trace_chunks(path, format=None, *, chunk_requests: int = _DEFAULT_CHUNK
         malformed CSV lines, sizes < 1, ids outside 0..2**64-1.
     """
     n = _check_options(chunk_requests, zero_sizes)
-    chunks, _, _ = open_trace(path, format, n, delimiter)
+    chunks, _, _ = _open(path, format, n, delimiter, _text_options(columns, header, id_type, operations))
     for ids, sizes, times in _checked(path, chunks, zero_sizes):
         # copies: the raw chunks may be views of a reused buffer or of a memory map
         yield np.array(ids, dtype=np.uint64), np.array(sizes, dtype=np.int64), np.array(times, dtype=np.float64)
 
 
-def read_trace(path, format=None, *, remap: bool = False, zero_sizes="error", delimiter=",",
-               chunk_requests: int = _DEFAULT_CHUNK):
+def read_trace(path, format=None, *, remap: bool = False, zero_sizes="skip", delimiter=",",
+               chunk_requests: int = _DEFAULT_CHUNK, columns=None, header=None, id_type="auto", operations=None):
     """Read a whole trace into arrays.
 
     Parameters
     ----------
-    path, format, zero_sizes, delimiter
+    path, format, zero_sizes, delimiter, columns, header, id_type, operations
         As in :func:`iter_trace_chunks` (same errors).
     remap : bool
         Return dense 0-based ids (first-appearance order) and the table of
@@ -191,7 +270,7 @@ def read_trace(path, format=None, *, remap: bool = False, zero_sizes="error", de
     or a zstd frame that records its size) the outputs are allocated once.
     """
     n_chunk = _check_options(chunk_requests, zero_sizes)
-    chunks, hint, bound = open_trace(path, format, n_chunk, delimiter)
+    chunks, hint, bound = _open(path, format, n_chunk, delimiter, _text_options(columns, header, id_type, operations))
     capacity = hint if hint is not None else 0
     id_dtype = np.uint64
     remapper = None
@@ -226,14 +305,49 @@ def read_trace(path, format=None, *, remap: bool = False, zero_sizes="error", de
     return out_ids, out_sizes, out_times, remapper.original_ids
 
 
-def read_oracle_general(path, *, remap: bool = False, zero_sizes="error"):
+def read_versioned_trace(path, format=None, *, columns, zero_sizes="skip", delimiter=",", header=None,
+                         id_type="auto", operations=None, chunk_requests: int = _DEFAULT_CHUNK):
+    """Read a text trace with a version column: the input of a layered study.
+
+    Parameters
+    ----------
+    path, format, zero_sizes, delimiter, header, id_type, operations, chunk_requests
+        As in :func:`iter_trace_chunks` (text formats only).
+    columns : TraceColumns
+        Must name a ``version`` column (1-based versions, 1..127).
+
+    Returns
+    -------
+    ids : numpy.ndarray, shape (n,), uint64
+        Raw ids; pass them to :func:`layercache.simulate` as they are
+        (sparse and 64-bit ids are remapped there).
+    versions : numpy.ndarray, shape (n,), int8
+    sizes : numpy.ndarray, shape (n,), int64
+    times : numpy.ndarray, shape (n,), float64
+    """
+    from .text_traces import text_chunks
+
+    if columns is None or columns.version is None:
+        raise ValueError("columns must name a version column: TraceColumns(id=..., version=...)")
+    n = _check_options(chunk_requests, zero_sizes)
+    fmt, zstd = detect_trace_format(path) if format is None else (format, os.fspath(path).lower().endswith(".zst"))
+    chunks = text_chunks(_check_path(path), zstd, fmt, n, columns=columns, delimiter=delimiter, header=header,
+                         id_type=id_type, operations=operations)
+    parts = list(_checked(path, chunks, zero_sizes))
+    ids, sizes, times, versions = (np.concatenate(col) for col in zip(*parts))
+    return ids, versions, sizes, times
+
+
+def read_oracle_general(path, *, remap: bool = False, zero_sizes="skip"):
     """Read an oracleGeneral trace (plain or ``.zst``); see :func:`read_trace`."""
     return read_trace(path, "oracleGeneral", remap=remap, zero_sizes=zero_sizes)
 
 
-def read_csv_trace(path, *, remap: bool = False, zero_sizes="error", delimiter=","):
-    """Read a CSV trace of ``time, id, size`` (plain or ``.zst``); see :func:`read_trace`."""
-    return read_trace(path, "csv", remap=remap, zero_sizes=zero_sizes, delimiter=delimiter)
+def read_csv_trace(path, *, remap: bool = False, zero_sizes="skip", delimiter=",", columns=None, header=None,
+                   id_type="auto", operations=None):
+    """Read a CSV trace (plain or ``.zst``): header names honoured, or ``time, id, size``; see :func:`read_trace`."""
+    return read_trace(path, "csv", remap=remap, zero_sizes=zero_sizes, delimiter=delimiter, columns=columns,
+                      header=header, id_type=id_type, operations=operations)
 
 
 # --------------------------------------------------------------------------- writing

@@ -15,6 +15,7 @@ from layercache.traces import (
     read_oracle_general,
     read_trace,
     write_oracle_general,
+    ZeroSizeWarning,
 )
 
 
@@ -135,12 +136,22 @@ def test_csv_round_trip_with_and_without_header(tmp_path):
 
 @pytest.mark.parametrize(
     "text, ids",
-    [("", []), ("time,id,size\n", []), ("time,id,size\r\n1,2,3\r\n4,5,6\r\n", [2, 5]), ("\n\n1,2,3\n", [2])],
+    [("time,id,size\r\n1,2,3\r\n4,5,6\r\n", [2, 5]), ("1,2,3\n4,5,6", [2, 5])],
 )
 def test_csv_edge_layouts(tmp_path, text, ids):
     (tmp_path / "e.csv").write_bytes(text.encode())
     got_ids, got_sizes, got_times = read_trace(tmp_path / "e.csv")
     assert got_ids.tolist() == ids and got_sizes.size == got_times.size == len(ids)
+
+
+@pytest.mark.parametrize(
+    "text, match",
+    [("", "is empty"), ("time,id,size\n", "has a header but no requests"), ("\n\n1,2,3\n", "line 1 is empty")],
+)
+def test_csv_without_requests(tmp_path, text, match):
+    (tmp_path / "e.csv").write_bytes(text.encode())
+    with pytest.raises(ValueError, match=match):
+        read_trace(tmp_path / "e.csv")
 
 
 def test_numpy_files(tmp_path):
@@ -177,14 +188,42 @@ def test_explicit_format_overrides_name(tmp_path):
     np.testing.assert_array_equal(read_trace(tmp_path / "trace.dat", format="oracleGeneral")[0], ids)
 
 
-def test_zero_sizes_error_or_skip(tmp_path):
+def test_zero_sizes_skip_unit_or_error(tmp_path):
     records = np.zeros(4, dtype=ORACLE_GENERAL_DTYPE)
     records["id"], records["size"] = [5, 6, 7, 5], [10, 0, 3, 10]
     records.tofile(tmp_path / "z.bin")
     with pytest.raises(ValueError, match=r"request 1 \(0-based\) has size 0.*zero_sizes='skip'"):
-        read_trace(tmp_path / "z.bin")
-    ids, sizes, times = read_trace(tmp_path / "z.bin", zero_sizes="skip")
+        read_trace(tmp_path / "z.bin", zero_sizes="error")
+    with pytest.warns(ZeroSizeWarning, match="skipped 1 of 4 requests of size 0"):
+        ids, sizes, times = read_trace(tmp_path / "z.bin")  # the default: skip, counted
     assert ids.tolist() == [5, 7, 5] and sizes.tolist() == [10, 3, 10] and times.tolist() == [0, 0, 0]
+    ids, sizes, _ = read_trace(tmp_path / "z.bin", zero_sizes="unit")
+    assert ids.tolist() == [5, 6, 7, 5] and sizes.tolist() == [10, 1, 3, 10]
+
+
+def test_zero_size_choice_is_libcachesims_and_belady_sees_the_filtered_trace(tmp_path):
+    lcs = pytest.importorskip("libcachesim")
+    import layercache as lc
+
+    ids, _, times = make_trace(n=3000)
+    sizes = (ids % np.uint64(97)).astype(np.int64) + 1  # one size per object
+    sizes[::7] = 0
+    kept = sizes > 0
+    records = np.zeros(ids.size, dtype=ORACLE_GENERAL_DTYPE)  # the writer refuses size 0; real files have it
+    records["id"], records["size"], records["time"], records["next_access"] = ids, sizes, times, -1
+    records.tofile(tmp_path / "z.bin")
+    with pytest.warns(ZeroSizeWarning, match=f"skipped {int((~kept).sum())} of 3000"):
+        r_ids, r_sizes, _ = read_trace(tmp_path / "z.bin")
+    np.testing.assert_array_equal(r_ids, ids[kept])
+    for capacity in (50, 400):
+        reader = lcs.TraceReader(str(tmp_path / "z.bin"), lcs.TraceType.ORACLE_GENERAL_TRACE)
+        miss_ratio, _ = lcs.LRU(capacity).process_trace(reader)  # libCacheSim drops size 0 by default
+        ours = lc.simulate(r_ids, policy="lru", capacity=capacity, sizes=r_sizes)
+        assert ours.hits == round((1 - miss_ratio) * r_ids.size)
+        # Belady's next uses come from the trace after the choice, not from the file's field
+        belady = lc.simulate(r_ids, policy="belady", capacity=capacity, sizes=r_sizes)
+        direct = lc.simulate(ids[kept], policy="belady", capacity=capacity, sizes=sizes[kept])
+        assert belady.hits == direct.hits
 
 
 # --------------------------------------------------------------------------- next access
@@ -362,15 +401,15 @@ def test_corrupt_zstd(tmp_path, damage):
         ("1,5,10,3\n", "line 1 has 4 fields"),
         ("time,id,size\n1,5,10\n2,6,7,9\n", "line 3 has 4 fields"),
         ("1,5,10\n2,6\n", "line 2 has 2 fields"),
-        ("1,5,10\n2,abc,10\n", "line 2 id 'abc' is not an integer"),
-        ("1,5,10\n2,-5,10\n", "line 2 id '-5' is outside 0..2\\*\\*64-1"),
+        ("1,5,10\n2,abc,10\n", "line 2 id 'abc' is not a non-negative decimal integer.*id_type='str'"),
+        ("1,5,10\n2,-5,10\n", "line 2 id '-5' is not a non-negative decimal integer"),
         ("1,18446744073709551616,10\n", "line 1 id .* is outside"),
         ("1,5,10\nx,6,10\n", "line 2 time 'x' is not a number"),
         ("1,5,10\n2,6,1.5\n", "line 2 size '1.5' is not an integer"),
-        ("1,5,10\n2,6,-3\n", "request 1 .* has size -3"),
+        ("1,5,10\n2,6,-3\n", "line 2 size '-3' is outside 0..2\\*\\*63-1"),
         ("1,5,0\n", "request 0 .* has size 0"),
-        ("1,5,99999999999999999999\n", "line 1 size .* is outside 1..2\\*\\*63-1"),
-        ("1,5,10\nnan,6,10\n", r"request 1 \(0-based\) has time nan; times must be finite"),
+        ("1,5,99999999999999999999\n", "line 1 size .* is outside 0..2\\*\\*63-1"),
+        ("1,5,10\nnan,6,10\n", "line 2 time 'nan' is not finite"),
         ("1,5,10\n2,6,\n", "line 2 size '' is not an integer"),
     ],
 )
@@ -378,7 +417,7 @@ def test_malformed_csv(tmp_path, text, match):
     path = tmp_path / "bad.csv"
     path.write_text(text)
     with pytest.raises(ValueError, match=r"bad\.csv.*" + match):
-        read_trace(path)
+        read_trace(path, zero_sizes="error")
 
 
 def test_bad_numpy_files(tmp_path):
