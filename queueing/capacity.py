@@ -26,7 +26,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .metrics import token_gaps
+from .metrics import kept_up_share, token_gaps
 from .simulation import simulate
 from .workloads import DEFAULT_SLO_CLASSES, poisson_workload
 
@@ -51,11 +51,8 @@ def criterion_stats(result):
     p99 = tuple(float(np.percentile(gaps[cls == k], 99)) if np.any(cls == k) else np.nan
                 for k in range(len(result.classes)))
     arrival = r["arrival"].to_numpy()
-    prompt = r["prompt_tokens"].to_numpy().astype(np.float64)
-    first_token = arrival + r["ttft"].to_numpy()
-    last = float(arrival.max())
     return {
-        "kept_up": float(prompt[served & (first_token <= last)].sum()) / max(1.0, float(prompt[served].sum())),
+        "kept_up": kept_up_share(arrival, r["prompt_tokens"].to_numpy(), arrival + r["ttft"].to_numpy(), served),
         "ttft_p50": float(np.median(r["ttft"].to_numpy()[served])),
         "scheduling_delay_p50": float(np.median(r["scheduling_delay"].to_numpy()[served])),
         "tbt_p99": p99,
