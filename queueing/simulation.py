@@ -19,10 +19,15 @@ from .workloads import Workload
 
 TOKEN_CONVENTIONS = {"testbed": 1, "vllm": 0}  # -> cfg.prefill_silent
 DEFAULT_MAX_MODEL_LEN = 8192  # the testbed's max_model_len (SLAI README / paper set-up)
+# The rules the spec, the theory and the fluid model assume (and this engine's
+# only rules before the testbed's were added): admission whenever the prompt's
+# blocks are free, a new block only when a decode needs one, the prefill emits
+# the first token. ``simulate(..., **FLUID_RULES)``.
+FLUID_RULES = {"kv_watermark": 0.0, "append_rule": "when_needed", "token_convention": "vllm"}
 OVERLOAD_KEPT_UP = 0.5  # below this share of prompt work served by the last arrival: overloaded
 OVERLOAD_MIN_REQUESTS = 100  # (only runs this long: a burst of a few requests is not an overload)
 
-__all__ = ["simulate", "SimulationResult"]
+__all__ = ["simulate", "SimulationResult", "FLUID_RULES", "servable_alone"]
 
 
 @dataclass(frozen=True)
@@ -145,8 +150,9 @@ def simulate(workload, scheduler="slai", latency=None, *, token_budget=512, max_
     The four rules marked "testbed" default to the behaviour of the code the
     paper's experiments ran on, the SLAI fork of Sarathi-Serve
     (github.com/agrimUT/SLAI, commit 5098a7aba05e3edbcfa3a509d6cc9cd248fc4380);
-    ``kv_watermark=0, append_rule="when_needed", token_convention="vllm"``
-    gives this toolkit's earlier engine exactly.
+    ``FLUID_RULES`` (``kv_watermark=0, append_rule="when_needed",
+    token_convention="vllm"``) gives the rules of the fluid model and of this
+    toolkit's earlier engine, whose numbers it reproduces exactly.
 
     Parameters
     ----------
