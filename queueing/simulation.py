@@ -333,7 +333,7 @@ def simulate(workload, scheduler="slai", latency=None, *, token_budget=512, max_
                   kv_capacity_tokens=kv_capacity_tokens, block_size=block_size, n_replicas=n_replicas,
                   router=router, max_prefill_tokens=max_prefill_tokens, max_model_len=max_model_len,
                   kv_watermark=kv_watermark, append_rule=append_rule, token_convention=token_convention,
-                  warmup_requests=warmup_requests, latency=lat, **{k: float(v) for k, v in zip(known, sp)})
+                  warmup_requests=warmup_requests, max_iterations=max_iterations, latency=lat, **{k: float(v) for k, v in zip(known, sp)})
     share = kept_up_share(a, p, st.first_token, ~rejected)
     overloaded = bool(share < OVERLOAD_KEPT_UP and (~rejected).sum() >= OVERLOAD_MIN_REQUESTS)
     if overloaded and warn_overload:
