@@ -57,6 +57,14 @@ def kv_fits(st, cfg, r, tokens, extra_blocks=0):
     return st.free_blocks[r] - blocks_for(tokens, cfg.block_size) - extra_blocks >= cfg.watermark
 
 
+@njit(cache=True)
+def _append_min_free(need, rule):
+    # Free blocks a decode requires. A separate, non-inlined kernel on purpose:
+    # written inline, this second way to fail made the SLAI driver 2.5x slower
+    # (measured: 1.2 s -> 3.0 s CPU for 16,384 requests); a scalar call costs nothing.
+    return 1 if need or rule == APPEND_ANY_FREE else 0
+
+
 @njit(cache=True, inline="always")
 def kv_try_append(st, cfg, r, i):
     """Reserve the slot of request ``i``'s next decode token; False means preempt first.
@@ -66,7 +74,7 @@ def kv_try_append(st, cfg, r, i):
     free although it needs none.
     """
     need = st.kv_tokens[i] - cfg.prefill_silent == st.kv_blocks[i] * cfg.block_size
-    if st.free_blocks[r] == 0 and (need or cfg.append_rule == APPEND_ANY_FREE):
+    if st.free_blocks[r] < _append_min_free(need, cfg.append_rule):
         return False
     if need:
         st.free_blocks[r] -= 1
