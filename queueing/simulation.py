@@ -174,9 +174,10 @@ def simulate(workload, scheduler="slai", latency=None, *, token_budget=512, max_
     n_replicas : int
     router : {"round_robin", "least_outstanding", "least_work"}
     max_prefill_tokens : int
-        vLLM's cap on batched prompt tokens (``max_num_batched_tokens``); a
-        batch of several prompts stays within it, a single prompt longer than
-        it runs alone (real vLLM would refuse it; see ``max_model_len``).
+        vLLM's cap on batched prompt tokens (``max_num_batched_tokens``): a
+        prefill batch stays within it, and a prompt longer than it is
+        unservable (see ``on_unservable``). A recompute whose prompt plus
+        generated tokens exceed it runs alone (the testbed would wait forever).
     max_model_len : int
         Longest request, prompt plus output tokens (testbed and vLLM: 8192;
         the testbed's request generator clips P + D to it and its scheduler
@@ -205,8 +206,8 @@ def simulate(workload, scheduler="slai", latency=None, *, token_budget=512, max_
         (``BenchmarkRunner.warmup``) only in multi-replica launches.
     on_unservable : {"error", "flag"}
         A request that cannot complete even alone on an empty replica (KV
-        memory with the watermark and append rule, or ``max_model_len``;
-        see ``servable_alone``) raises ``ValueError`` ("error") or is reported
+        memory with the watermark and append rule, ``max_model_len``, or
+        vLLM's ``max_prefill_tokens``; see ``servable_alone``) raises ``ValueError`` ("error") or is reported
         with ``served=False`` and NaN metrics ("flag").
     check_invariants : bool
         Check KV, budget, active-cap, batch and time invariants on every
@@ -271,10 +272,13 @@ def simulate(workload, scheduler="slai", latency=None, *, token_budget=512, max_
     p = workload.prompt_tokens
     d = workload.output_tokens
     too_long = p + d > max_model_len
-    rejected = too_long | ~servable_alone(p, d, n_blocks, block_size, watermark, append, silent)
+    # vLLM never batches a prompt beyond max_num_batched_tokens (the testbed's scheduler would wait forever)
+    over_cap = (p > max_prefill_tokens) if not sspec.uses_budget else np.zeros(p.size, bool)
+    rejected = too_long | over_cap | ~servable_alone(p, d, n_blocks, block_size, watermark, append, silent)
     if rejected.any() and on_unservable == "error":
         i = int(np.flatnonzero(rejected)[0])
         why = (f"exceed max_model_len={max_model_len}" if too_long[i] else
+               f"(the prompt alone exceeds {scheduler}'s max_prefill_tokens={max_prefill_tokens})" if over_cap[i] else
                f"need {-(-(p[i] + d[i] - 1) // block_size)} KV blocks at their last decode and "
                f"{-(-p[i] // block_size)} + {watermark} (watermark) free blocks at admission, and a replica "
                f"has {n_blocks} (kv_capacity_tokens={kv_capacity_tokens}, append_rule={append_rule!r})")

@@ -256,6 +256,15 @@ def test_max_model_len_rejects_or_flags_long_requests():
     assert q.simulate(wl, "vllm", max_model_len=8193).requests["served"].all()
 
 
+def test_vllm_rejects_a_prompt_beyond_its_batch_cap():
+    wl = q.trace_workload([0.0, 0.0], [100, 300], [10, 10])
+    with pytest.raises(ValueError, match="request 1 can never be served: .*max_prefill_tokens=200"):
+        q.simulate(wl, "vllm", max_prefill_tokens=200)
+    res = q.simulate(wl, "vllm", max_prefill_tokens=200, on_unservable="flag")
+    assert res.requests["served"].tolist() == [True, False]
+    assert q.simulate(wl, "sarathi", max_prefill_tokens=200).requests["served"].all()  # chunked: no cap
+
+
 def test_huge_prompt_fails_fast():
     wl = q.trace_workload([0.0], [10**15], [2])
     with pytest.raises(ValueError, match="max_model_len"):
