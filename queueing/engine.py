@@ -37,7 +37,7 @@ Adding a scheduler
      shared kernels: ``batch_add(st, r, i, tokens)``; ``waiting_peek``,
      ``waiting_pop``; ``admit(spec, st, cfg, r, i)`` (after ``kv_fits`` and
      the active cap ``st.n_active[r] < cfg.max_active``); decodes via
-     ``kv_try_append(st, cfg, r, i)`` (False: no block free) and
+     ``kv_try_append(st, cfg, r, i)`` (False: preempt first) and
      ``preempt(spec, st, cfg, r, i)``. Read requests only through ``spec``
      (arrival, prompt, tbt_slo, prio_rank) and ``st``; output lengths are not
      passed to schedulers. Active requests of ``r`` are
@@ -61,6 +61,9 @@ Adding a scheduler
              if s < 0:
                  return s
 
+   The testbed's KV rules (watermark, append rule) live in ``kv_fits`` and
+   ``kv_try_append`` and the token convention in the engine's commit, so a
+   scheduler that uses these operations follows every rule option.
 2. Register it with one line in ``queueing/registry.py``'s ``SCHEDULERS``:
    ``"<name>": SchedulerSpec("<module>", "run_<name>", queue_policy, variant,
    params=(("p", default), ...), uses_budget=True)``. ``simulate(...,
