@@ -81,7 +81,8 @@ def plot(table):
     ttft = table[(table["kind"] == "ttft") & ~table["at_capacity"].astype(bool)]
     caps = table[table["kind"] == "capacity"]
     markers = {"default": "o", "attention x2": "^", "attention x0": "s"}
-    for k, (variant, sub) in enumerate(ttft.groupby("variant", sort=False)):
+    for k, variant in enumerate(VARIANTS):
+        sub = ttft[ttft["variant"] == variant]
         below = sub[sub["below_sarathi_capacity"].astype(bool)]
         g = below.groupby("qps")["ttft_change_pct"]
         x = g.mean().index.to_numpy() + (k - 1) * 0.02  # side by side, so no curve hides another
@@ -93,7 +94,8 @@ def plot(table):
            ylabel="SLAI vs Sarathi-Serve median TTFT (%)", ylim=(-100, 10))
     ax.legend(loc="lower left", fontsize=8)
     n_seeds = caps["seed"].nunique()
-    for k, (variant, sub) in enumerate(caps.groupby("variant", sort=False)):
+    for k, variant in enumerate(VARIANTS):
+        sub = caps[caps["variant"] == variant]
         for j, col in enumerate(["sarathi_capacity", "slai_capacity"]):
             xs = np.full(len(sub), 2 * k + 0.35 * (2 * j - 1))
             bx.plot(xs, sub[col], ls="none", marker=markers[variant], color=f"C{j}",

@@ -55,8 +55,8 @@ def plot(table):
             sub = table[table["scheduler"] == name].sort_values("qps")
             marker, ls = STYLES[name]
             hollow = name == "rad"
-            # each scheduler a little to the side (8 curves over 0.1 of the step), so none hides another
-            x = sub["qps"] + (k - 3.5) * 0.1 * step / 8
+            # each scheduler a little to the side (8 curves over 0.6 of the step), so none hides another
+            x = sub["qps"] + (k - 3.5) * 0.6 * step / 8
             ax.plot(x, sub[col], marker=marker, ls=ls, lw=1, ms=7 if hollow else 4, label=LABELS[name],
                     mfc="none" if hollow else None)
         ax.set(xlabel="arrival rate (requests/s)", ylabel=ylabel, yscale="log")
