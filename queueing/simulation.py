@@ -195,9 +195,9 @@ def simulate(workload, scheduler="slai", latency=None, *, token_budget=512, max_
         "testbed" (default): the iteration that completes a prefill emits no
         token; the request's TTFT is the end of that iteration and it then
         runs D decodes, and a recompute restarts it (new TTFT, D fresh
-        tokens). "vllm": the prefill emits the first token (mainstream vLLM
-        and Sarathi-Serve's upstream sampler), D - 1 decodes follow, and a
-        recompute's prefill emits the next token. See ``queueing.kv``.
+        tokens). "vllm": the prefill emits the first token (mainstream vLLM's
+        convention), D - 1 decodes follow, and a recompute's prefill emits
+        the next token. See ``queueing.kv``.
     warmup_requests : int
         Before the workload, every replica serves the workload's first
         ``warmup_requests`` requests one at a time, alone; their batches count
@@ -207,8 +207,9 @@ def simulate(workload, scheduler="slai", latency=None, *, token_budget=512, max_
     on_unservable : {"error", "flag"}
         A request that cannot complete even alone on an empty replica (KV
         memory with the watermark and append rule, ``max_model_len``, or
-        vLLM's ``max_prefill_tokens``; see ``servable_alone``) raises ``ValueError`` ("error") or is reported
-        with ``served=False`` and NaN metrics ("flag").
+        vLLM's ``max_prefill_tokens``; see ``servable_alone``) raises
+        ``ValueError`` ("error") or is reported with ``served=False`` and NaN
+        metrics ("flag").
     check_invariants : bool
         Check KV, budget, active-cap, batch and time invariants on every
         iteration (slower); a violation raises ``RuntimeError``.
