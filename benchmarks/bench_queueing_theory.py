@@ -6,7 +6,8 @@ baseline's simulated saturation service rate against its fluid capacity; the
 sympy-vs-numeric gap; the tiling and static-split loss tables on the default
 latency model. KV memory is set large so the token budget binds (the regime
 of the theorem), then to the default 235,728 tokens (KV overflow and vLLM's
-recompute in the fluid model).
+recompute in the fluid model). Every run uses ``queueing.FLUID_RULES``, the rules the fluid
+model assumes.
 """
 
 import sys
@@ -35,7 +36,7 @@ def main(quick=False):
         for f in (0.97, 1.03):
             w = q.poisson_workload(P, D, f * star.rate, n, seed=21)
             t = time.perf_counter()
-            res = q.simulate(w, "rad", kv_capacity_tokens=kv)
+            res = q.simulate(w, "rad", kv_capacity_tokens=kv, warn_overload=False, **q.FLUID_RULES)
             win = simulated_window(res.requests, 0.5, 1.0)
             cap_w = fluid_capacity("rad", w.prompt_tokens[win.served], w.output_tokens[win.served],
                                    kv_capacity_tokens=kv)
@@ -57,7 +58,7 @@ def main(quick=False):
         kw = dict(kv_capacity_tokens=BIG_KV, token_budget=params.get("token_budget", 512), **fp)
         cap = fluid_capacity(fname, P, D, lat, **kw)
         w = q.poisson_workload(P, D, 1.25 * cap, 4000 if quick else 16384, seed=11)
-        res = q.simulate(w, sched, lat, kv_capacity_tokens=BIG_KV, **params)
+        res = q.simulate(w, sched, lat, kv_capacity_tokens=BIG_KV, warn_overload=False, **q.FLUID_RULES, **params)
         win = simulated_window(res.requests, 0.5, 1.0)
         cap_w = fluid_capacity(fname, w.prompt_tokens[win.served], w.output_tokens[win.served], lat, **kw)
         print(f"  {label:30s} fluid {cap:.4f} (window sample {cap_w:.4f})  simulated {win.service_rate:.4f}"
@@ -68,7 +69,7 @@ def main(quick=False):
         kw = dict(token_budget=params.get("token_budget", 512), **fp)
         cap = fluid_capacity(fname, P, D, lat, **kw)
         w = q.poisson_workload(P, D, 1.25 * cap, 4000 if quick else 16384, seed=11)
-        res = q.simulate(w, sched, lat, **params)
+        res = q.simulate(w, sched, lat, warn_overload=False, **q.FLUID_RULES, **params)
         win = simulated_window(res.requests, 0.5, 1.0)
         cap_w = fluid_capacity(fname, w.prompt_tokens[win.served], w.output_tokens[win.served], lat, **kw)
         print(f"  {label:30s} fluid {cap:.4f} (window sample {cap_w:.4f})  simulated {win.service_rate:.4f}"

@@ -12,9 +12,11 @@ Usage::
 Each study is a module ``paper_repro/<name>.py`` with a docstring stating its
 parameters (and where they differ from the paper), ``compute(quick) ->
 DataFrame`` and ``plot(table) -> Figure``. The runner writes
-``figures/<name>.png`` and ``figures/<name>.csv`` and an index
-``figures/README.md`` (figure, command, runtime, output): the repository's
-``figures/`` in a source checkout, ``./figures`` elsewhere (see ``paths``).
+``figures/<name>.png`` and ``figures/<name>.csv``, an index
+``figures/README.md`` (figure, command, runtime, output), and the
+reproduction report ``figures/REPORT.md`` (``paper_repro.report``) with the
+README's headline table, both from the CSVs: the repository's ``figures/`` in
+a source checkout, ``./figures`` elsewhere (see ``paths``).
 """
 
 from __future__ import annotations
@@ -37,6 +39,7 @@ STUDIES = [
     "q_latency_validation",
     "q_ttft_vs_qps",
     "q_capacity",
+    "q_headline",
     "q_rad_stability",
     "q_principles",
 ]
@@ -121,6 +124,10 @@ def main(argv=None) -> int:
         print(f"[paper_repro] {name}: {seconds:.1f} s -> {out}", flush=True)
     if not args.only:
         _write_index(rows, quick)
+    from .report import write_report
+
+    write_report("quick" if quick else "full")
+    print("[paper_repro] figures/REPORT.md written from the CSVs in figures/")
     print()
     print(f"{'study':24s} {'seconds':>8s}  output")
     for name, _, seconds, out in rows:

@@ -36,13 +36,18 @@ def workload(qps: float, n_requests: int, seed: int):
     return q.poisson_workload(prompt, output, qps, n_requests, seed=seed, cap_factor=3.0)
 
 
+#: ``simulate`` options a sweep point may set; absent ones keep the testbed's defaults.
+RULE_OPTIONS = ("kv_watermark", "append_rule", "token_convention", "warmup_requests")
+
+
 def evaluate(**point) -> dict:
     """Per-class TTFT and TBT statistics of one (scheduler, qps) point.
 
-    ``point`` keys: scheduler, qps, n_requests, seed.
+    ``point`` keys: scheduler, qps, n_requests, seed, and optionally any of ``RULE_OPTIONS``.
     """
     w = workload(point["qps"], point["n_requests"], point["seed"])
-    summary = q.simulate(w, scheduler=point["scheduler"]).summary()
+    rules = {k: point[k] for k in RULE_OPTIONS if k in point}
+    summary = q.simulate(w, scheduler=point["scheduler"], warn_overload=False, **rules).summary()
     out = {}
     for cls in summary.index:
         for col in ("ttft_p50", "ttft_mean", "ttft_p99", "tbt_p99", "scheduling_delay_p50", "throughput_rps"):

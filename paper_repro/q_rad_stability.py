@@ -2,7 +2,9 @@
 
 Parameters: ShareGPT4 lengths, the default latency model, token budget 512
 (four tiles of 128), KV capacity 235,728 tokens, at most 128 active requests,
-RAD with its default parameters; Poisson arrivals (no cap on inter-arrivals,
+RAD with its default parameters, under the rules the fluid model assumes
+(``queueing.FLUID_RULES``: no KV watermark, a block only when a decode needs
+one, the prefill emits the first token); Poisson arrivals (no cap on inter-arrivals,
 so the fluid model's rate is the simulated rate) at 0.90, 0.97, 1.03 and 1.10
 times RAD's fluid capacity; 32,768 requests per run (quick: 8,192). Plotted:
 the prefill backlog (requests arrived but without a first token) over time
@@ -39,7 +41,7 @@ def compute(quick: bool = True):
         rate = factor * capacity
         seed = config_seed({"study": "q_rad_stability", "factor": factor})
         w = q.poisson_workload(prompt, output, rate, n, seed=seed)
-        requests = q.simulate(w, scheduler="rad").requests
+        requests = q.simulate(w, scheduler="rad", warn_overload=False, **q.FLUID_RULES).requests
         horizon = float(requests["arrival"].max())
         grid = np.linspace(0.0, horizon, 200)
         fluid_growth = q.fluid.fluid_growth_rate("rad", rate, prompt, output)

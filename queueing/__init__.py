@@ -31,6 +31,7 @@ _EXPORTS = {
     "azure_conv_workload": "workloads",
     "simulate": "simulation",
     "SimulationResult": "simulation",
+    "FLUID_RULES": "simulation",
     "scheduler_names": "registry",
     "capacity_search": "capacity",
     "max_capacity": "capacity",

@@ -6,10 +6,17 @@ order (the workload is sorted by arrival), replicas are 0-based.
 Model (spec "Engine model"). Each replica runs one batch (iteration) at a
 time; a batch is a list of entries ``(request, tokens)``: a prefill chunk of
 ``tokens`` prompt tokens or a decode (``tokens = 1``). Its duration comes from
-the latency model. When a batch ends, every request whose prefill completed
-emits its next output token (the first, or the next after a recompute) and
-every decode emits one token; a request finishes when it has emitted its
-output length, which only the engine knows. Arrivals are routed to a replica
+the latency model. When a batch ends, every decode emits one token and a
+request finishes when it has emitted its output length D, which only the
+engine knows. The token convention (``cfg.prefill_silent``, see
+``queueing.kv``) decides what a completed prefill does: in the paper's
+testbed (1) it emits nothing: its end is the request's first-token time
+(TTFT), D decodes follow, and a recompute restarts the request (a fresh
+first-token time and D fresh tokens, as the testbed's ``reset_for_recompute``
+does); in mainstream vLLM (0) it emits the first token, D - 1 decodes follow,
+and a recompute's prefill emits the next token. Each request's record holds
+D + ``prefill_silent`` event times: the first is the TTFT, the gaps between
+consecutive ones are its TBT gaps. Arrivals are routed to a replica
 on arrival (round robin, least outstanding requests, least outstanding prompt
 work) and wait in that replica's waiting queue. KV memory and recompute
 preemption follow ``queueing.kv``: a preempted request frees its KV, returns
@@ -30,7 +37,7 @@ Adding a scheduler
      shared kernels: ``batch_add(st, r, i, tokens)``; ``waiting_peek``,
      ``waiting_pop``; ``admit(spec, st, cfg, r, i)`` (after ``kv_fits`` and
      the active cap ``st.n_active[r] < cfg.max_active``); decodes via
-     ``kv_try_append(st, cfg, r, i)`` (False: no block free) and
+     ``kv_try_append(st, cfg, r, i)`` (False: preempt first) and
      ``preempt(spec, st, cfg, r, i)``. Read requests only through ``spec``
      (arrival, prompt, tbt_slo, prio_rank) and ``st``; output lengths are not
      passed to schedulers. Active requests of ``r`` are
@@ -54,6 +61,9 @@ Adding a scheduler
              if s < 0:
                  return s
 
+   The testbed's KV rules (watermark, append rule) live in ``kv_fits`` and
+   ``kv_try_append`` and the token convention in the engine's commit, so a
+   scheduler that uses these operations follows every rule option.
 2. Register it with one line in ``queueing/registry.py``'s ``SCHEDULERS``:
    ``"<name>": SchedulerSpec("<module>", "run_<name>", queue_policy, variant,
    params=(("p", default), ...), uses_budget=True)``. ``simulate(...,
@@ -104,7 +114,7 @@ INVARIANT_MESSAGES = {
 Spec = namedtuple("Spec", ["arrival", "prompt", "tbt_slo", "prio_rank"])
 State = namedtuple("State", [
     # per request (n,)
-    "replica", "phase", "target", "prefilled", "generated", "kv_tokens", "kv_blocks",
+    "replica", "phase", "target", "prefilled", "generated", "gen0", "kv_tokens", "kv_blocks",
     "lst", "last_token", "first_token", "first_sched", "finish", "n_preempt",
     # per replica (R,) and (R, k)
     "clock", "busy", "last_end", "free_blocks", "n_active", "active",
@@ -115,7 +125,7 @@ State = namedtuple("State", [
     "now", "next_arrival", "n_done", "rr", "counter", "err",
 ])
 Records = namedtuple("Records", [
-    "tok_off", "tok_time",                       # CSR: token k of request i at tok_time[tok_off[i] + k]
+    "tok_off", "tok_time",                       # CSR: event k of request i at tok_time[tok_off[i] + k]
     "it_start", "it_end", "it_replica", "it_prefill", "it_decodes", "it_ctx", "it_kv_used", "it_active",
     "e_iter", "e_req", "e_tok", "e_decode",      # batch entries (record_entries=1)
     "n_it", "n_e",
@@ -124,6 +134,7 @@ Config = namedtuple("Config", [
     "token_budget", "max_active", "max_decodes", "max_prefill", "block_size", "n_blocks",
     "n_replicas", "router", "queue_policy", "variant", "lat_kind", "lat_params", "sched_params",
     "check", "uses_budget", "record_entries", "max_iterations",
+    "watermark", "append_rule", "prefill_silent",
 ])
 
 
@@ -231,6 +242,8 @@ def preempt(spec, st, cfg, r, i):
     st.target[i] = spec.prompt[i] + st.generated[i]
     st.prefilled[i] = 0
     st.n_preempt[i] += 1
+    if cfg.prefill_silent != 0:
+        st.gen0[i] = st.generated[i]  # the testbed's recompute generates D fresh tokens
     heap_push(st.wkey, st.wid, st.wlen, r, waiting_key(spec, st, cfg, i, True), i)
 
 
@@ -265,6 +278,7 @@ def _commit(spec, st, rec, out_len, cfg, r):
     t = st.clock[r]
     st.busy[r] = 0
     st.last_end[r] = t
+    silent = cfg.prefill_silent
     for k in range(st.blen[r]):
         i = st.bid[r, k]
         if st.phase[i] == PREFILL:
@@ -273,11 +287,15 @@ def _commit(spec, st, rec, out_len, cfg, r):
             if st.prefilled[i] < st.target[i]:
                 continue
             st.phase[i] = DECODE
-        g = st.generated[i]
-        rec.tok_time[rec.tok_off[i] + g] = t
-        if g == 0:
+            if silent != 0:  # testbed: the prefill's end is the first-token time, no token
+                rec.tok_time[rec.tok_off[i]] = t
+                st.first_token[i] = t
+                continue
+        g = st.generated[i] - st.gen0[i]  # tokens of this run (gen0 = 0 unless silent)
+        rec.tok_time[rec.tok_off[i] + g + silent] = t
+        if g == 0 and silent == 0:
             st.first_token[i] = t
-        st.generated[i] = g + 1
+        st.generated[i] += 1
         st.last_token[i] = t
         if g + 1 == out_len[i]:
             kv_release(st, r, i)
@@ -350,7 +368,7 @@ def _check(spec, st, cfg, r, p, d):
         if st.phase[i] == DECODE:
             if st.btok[r, k] != 1:
                 return 4
-            if st.kv_tokens[i] > st.kv_blocks[i] * cfg.block_size:
+            if st.kv_tokens[i] - cfg.prefill_silent > st.kv_blocks[i] * cfg.block_size:
                 return 5
         else:
             if st.btok[r, k] < 1 or st.prefilled[i] + st.btok[r, k] > st.target[i]:
@@ -417,21 +435,27 @@ def launch(spec, st, rec, cfg, r):
 # ----------------------------------------------------------- Python side
 
 
-def new_state(n, n_replicas, max_active, n_blocks, rejected):
-    """Fresh engine state for ``n`` requests (``rejected``: bool (n,), never served)."""
+def new_state(n, n_replicas, max_active, n_blocks, rejected, warmup_durations=()):
+    """Fresh engine state for ``n`` requests (``rejected``: bool (n,), never served).
+
+    ``warmup_durations`` (s): batches every replica ran before the workload
+    (a warm-up); they count in the batch statistics schedulers read
+    (``n_batches``, ``sum_dur``), nothing else.
+    """
     R, A = n_replicas, max_active
     f = lambda *s: np.full(s, np.nan)  # noqa: E731
     z = lambda *s: np.zeros(s, np.int64)  # noqa: E731
     phase = np.where(rejected, REJECTED, FUTURE).astype(np.int64)
     return State(
         replica=np.full(n, -1, np.int64), phase=phase, target=z(n), prefilled=z(n), generated=z(n),
-        kv_tokens=z(n), kv_blocks=z(n), lst=f(n), last_token=f(n), first_token=f(n),
+        gen0=z(n), kv_tokens=z(n), kv_blocks=z(n), lst=f(n), last_token=f(n), first_token=f(n),
         first_sched=f(n), finish=f(n), n_preempt=z(n),
         clock=np.zeros(R), busy=z(R), last_end=np.zeros(R), free_blocks=np.full(R, n_blocks, np.int64),
         n_active=z(R), active=z(R, A),
         wkey=np.zeros((R, max(n, 1))), wid=z(R, max(n, 1)), wlen=z(R),
         dkey=np.zeros((R, A)), did=z(R, A), dlen=z(R),
-        bid=z(R, A), btok=z(R, A), blen=z(R), n_batches=z(R), sum_dur=np.zeros(R),
+        bid=z(R, A), btok=z(R, A), blen=z(R), n_batches=np.full(R, len(warmup_durations), np.int64),
+        sum_dur=np.full(R, _sequential_sum(warmup_durations)),
         outstanding=z(R), work=z(R), scr_a=z(R, A), scr_b=z(R, A),
         sched_f=np.zeros((R, 8)), sched_i=z(R, 8),
         now=np.zeros(1), next_arrival=z(1), n_done=np.array([int(rejected.sum())], np.int64),
@@ -439,9 +463,17 @@ def new_state(n, n_replicas, max_active, n_blocks, rejected):
     )
 
 
-def new_records(out_len, it_cap, e_cap):
+def _sequential_sum(x):
+    s = 0.0
+    for v in x:  # in order, as the engine accumulates sum_dur
+        s += float(v)
+    return s
+
+
+def new_records(out_len, it_cap, e_cap, prefill_silent=0):
+    """Empty records; request i has ``out_len[i] + prefill_silent`` event slots."""
     off = np.zeros(out_len.size + 1, np.int64)
-    np.cumsum(out_len, out=off[1:])
+    np.cumsum(out_len + prefill_silent, out=off[1:])
     z = lambda s: np.zeros(s, np.int64)  # noqa: E731
     return Records(
         tok_off=off, tok_time=np.full(int(off[-1]), np.nan),
@@ -451,18 +483,18 @@ def new_records(out_len, it_cap, e_cap):
     )
 
 
-def run_engine(driver, spec, out_len, cfg, rejected):
+def run_engine(driver, spec, out_len, cfg, rejected, warmup_durations=()):
     """Run ``driver`` (a registered ``run_<name>`` kernel) to completion.
 
     Returns ``(state, records)``; raises ``RuntimeError`` on a stalled engine,
     an invariant violation (``cfg.check``) or the iteration limit.
     """
     n = spec.arrival.size
-    st = new_state(n, cfg.n_replicas, cfg.max_active, cfg.n_blocks, rejected)
+    st = new_state(n, cfg.n_replicas, cfg.max_active, cfg.n_blocks, rejected, warmup_durations)
     total_tokens = int(out_len.sum()) + int(spec.prompt.sum())
     it_cap = max(1024, min(total_tokens, 4 * n + 4096))
     e_cap = 4 * it_cap if cfg.record_entries else 0
-    rec = new_records(out_len, it_cap, e_cap)
+    rec = new_records(out_len, it_cap, e_cap, cfg.prefill_silent)
     while True:
         status = driver(spec, st, rec, out_len, cfg)
         if status == STATUS_GROW:

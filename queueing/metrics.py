@@ -10,7 +10,7 @@ Class-level TBT percentiles pool every gap of the class's requests.
 import numpy as np
 from numba import njit
 
-__all__ = ["request_tbt_stats", "token_gaps", "summarize"]
+__all__ = ["request_tbt_stats", "token_gaps", "summarize", "kept_up_share"]
 
 
 @njit(cache=True)
@@ -58,6 +58,22 @@ def token_gaps(tok_off, tok_time):
     keep[tok_off[1:-1] - 1] = False  # a gap across a request boundary
     keep &= np.isfinite(gaps)  # requests never served
     return gaps[keep], owner[keep]
+
+
+def kept_up_share(arrival, prompt_tokens, first_token, served):
+    """Share of the served prompt tokens whose request had its first token by the last arrival.
+
+    A measure of backlog in work: about 1 when the replicas keep up with the
+    arrivals, falling towards 0 as the queue grows through the run.
+    """
+    arrival = np.asarray(arrival, np.float64)
+    prompt = np.asarray(prompt_tokens, np.float64)
+    served = np.asarray(served, bool)
+    if not served.any():
+        return 1.0
+    with np.errstate(invalid="ignore"):
+        done = served & (np.asarray(first_token) <= arrival.max())
+    return float(prompt[done].sum()) / float(prompt[served].sum())
 
 
 def _pct(x, q):

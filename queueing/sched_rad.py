@@ -20,8 +20,9 @@ paper's exact definition is not available. What is kept, and how:
 * *Resource awareness.* A cycle admits up to ``prefills_per_cycle`` requests
   to prefill at once, FCFS, only while their summed remaining prompt is less
   than the batch room (no request holds KV long before its prefill runs),
-  only if KV blocks for the whole prompt are free with ``kv_reserve`` of the
-  KV capacity left over for decode growth, and within ``max_active``.
+  only if the block manager admits the whole prompt (``queueing.kv``: its
+  watermark stays free) with ``kv_reserve`` of the KV capacity left over
+  for decode growth besides, and within ``max_active``.
   When a decode still finds no free block, the newest active request is
   preempted by recompute (the engine's rule, shared with Sarathi-Serve).
 
@@ -51,7 +52,7 @@ from numba import njit
 
 from ._batching import chunk_prefills, decode_running_in_order
 from .engine import admit, batch_clear, launch, next_decision, waiting_peek, waiting_pop
-from .kv import blocks_for
+from .kv import kv_fits
 
 __all__ = ["build_rad", "run_rad"]
 
@@ -76,10 +77,9 @@ def build_rad(spec, st, cfg, r):
         i = waiting_peek(st, r)
         if i < 0:
             break
-        need = blocks_for(st.target[i], cfg.block_size)
-        if st.n_active[r] > 0:
-            need += reserve  # an empty replica admits anything that fits, so nothing starves
-        if st.free_blocks[r] < need:
+        # the reserve applies only beside active requests, so an empty replica admits
+        # anything the block manager admits and nothing starves
+        if not kv_fits(st, cfg, r, st.target[i], reserve if st.n_active[r] > 0 else 0):
             break
         waiting_pop(st, r)
         admit(spec, st, cfg, r, i)

@@ -4,8 +4,9 @@ If waiting requests fit (KV for the whole prompt, at most ``max_prefill``
 batched prompt tokens, active cap), run a prefill-only batch of them, FCFS,
 stopping at the first that does not fit; otherwise a decode-only batch of
 every running request, oldest first, preempting the newest when KV runs out.
-Prompts are never chunked; a prompt longer than ``max_prefill`` runs alone
-(real vLLM would refuse it). Registered as "vllm".
+Prompts are never chunked; ``simulate`` rejects (or flags) a prompt longer
+than ``max_prefill``, and a recompute longer than it runs alone (the
+testbed's ``VLLMScheduler`` would wait forever). Registered as "vllm".
 """
 
 import numpy as np

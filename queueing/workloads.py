@@ -114,7 +114,7 @@ class Workload:
         if not np.all(np.isfinite(a)) or np.any(a < 0):
             raise ValueError("arrival times must be finite and >= 0")
         if np.any(np.diff(a) < 0):
-            raise ValueError("arrival times must be non-decreasing (use trace_workload to sort a trace)")
+            raise ValueError("arrival times must be non-decreasing (trace_workload(..., sort=True) sorts a trace)")
         if c.size and (not np.issubdtype(c.dtype, np.integer) or c.min() < 0 or c.max() >= len(classes)):
             raise ValueError(f"slo_class must be integers in [0, {len(classes)})")
         for name, v in (("arrival", a), ("prompt_tokens", p), ("output_tokens", d),
@@ -333,15 +333,25 @@ def poisson_workload(prompt_tokens, output_tokens, qps, n_requests, seed=0, cap_
 
 
 def trace_workload(arrival_times, prompt_tokens, output_tokens, slo_class=None, seed=0,
-                   slo_classes=DEFAULT_SLO_CLASSES, time_scale=1.0):
-    """Requests with given arrival times (s), sorted stably by arrival.
+                   slo_classes=DEFAULT_SLO_CLASSES, time_scale=1.0, sort=False):
+    """Requests with given arrival times (s, >= 0, non-decreasing).
 
     ``slo_class`` (int (n,)) defaults to a seeded draw from ``slo_classes``;
     ``time_scale`` multiplies the arrival times (< 1 speeds the trace up).
+    Unsorted arrival times raise ``ValueError`` unless ``sort=True``, which
+    sorts the requests stably by arrival (request ids then follow the sorted
+    order). Negative times always raise: shift the trace yourself.
     """
     a = np.asarray(arrival_times, dtype=np.float64)
     if a.ndim != 1 or not np.all(np.isfinite(a)):
         raise ValueError("arrival_times must be a 1-D array of finite times")
+    if a.size and a.min() < 0:
+        i = int(np.argmin(a))
+        raise ValueError(f"arrival_times must be >= 0 s; arrival_times[{i}] = {float(a[i])!r}")
+    if not sort and np.any(np.diff(a) < 0):
+        i = int(np.flatnonzero(np.diff(a) < 0)[0])
+        raise ValueError(f"arrival_times must be non-decreasing (arrival_times[{i + 1}] = {float(a[i + 1])!r} < "
+                         f"arrival_times[{i}] = {float(a[i])!r}); pass sort=True to sort the requests by arrival")
     if not np.isfinite(time_scale) or time_scale <= 0:
         raise ValueError(f"time_scale must be > 0, got {time_scale!r}")
     p = _lengths(prompt_tokens, "prompt_tokens")
@@ -350,7 +360,7 @@ def trace_workload(arrival_times, prompt_tokens, output_tokens, slo_class=None, 
         raise ValueError(f"arrival_times, prompt_tokens, output_tokens differ in length: {a.size}, {p.size}, {d.size}")
     c = assign_slo_classes(a.size, slo_classes, seed) if slo_class is None else np.asarray(slo_class)
     order = np.argsort(a, kind="stable")
-    a = (a - min(0.0, a.min())) * time_scale
+    a = a * time_scale
     return Workload(a[order], p[order], d[order], c[order], tuple(slo_classes))
 
 

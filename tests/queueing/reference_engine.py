@@ -1,9 +1,19 @@
 """Slow, independently written Python reference of one replica and its schedulers.
 
-Written from the schedulers' published code paths (Sarathi-Serve ``_schedule``,
-vLLM v0 prefill-first, the SLAI ``LastMinuteScheduler``) with plain lists and
-``heapq``; shares nothing with ``queueing``'s kernels except the latency model's
-vectorised ``iteration_time``. Returns every request's token times.
+Written from the schedulers' published code paths with plain lists and
+``heapq``: the paper's testbed, the SLAI fork of Sarathi-Serve
+(github.com/agrimUT/SLAI, commit 5098a7aba05e3edbcfa3a509d6cc9cd248fc4380):
+``sarathi/core/scheduler/{sarathi,vllm,slai}_scheduler.py`` (``_schedule``),
+``sarathi/core/block_space_manager/base_block_space_manager.py``
+(``can_allocate`` with its watermark, ``can_append_slot``, ``append_slot``),
+``sarathi/core/datatypes/sequence.py`` and
+``sarathi/core/sequence_manager/base_sequence_manager.py`` (a completed prefill
+appends no token; ``reset_for_recompute``); and RAD from the rules of
+``queueing.sched_rad``'s docstring. It shares nothing with ``queueing``'s
+kernels except the latency model's vectorised ``iteration_time``. KV blocks
+follow the testbed's logical blocks: a sequence's logical tokens are its
+prompt plus every token it generated, and a decode needs
+``ceil(logical / block_size)`` physical blocks.
 """
 
 import heapq
@@ -22,18 +32,33 @@ class _Req:
         self.times = []
         self.preemptions = 0
         self.lst = None
+        self.run_outputs = 0  # tokens since the last (re)start
 
 
 def reference_simulate(arrival, prompt, output, tbt, scheduler, latency, token_budget=512, max_active=128,
                        max_decodes=128, n_blocks=14733, block_size=16, max_prefill=8192,
-                       theta_low=5.0, theta_high=10.0, kv_threshold=0.96):
-    """Token times (list of lists, seconds) and the batches [(start, [(id, tokens), ...])]."""
+                       theta_low=5.0, theta_high=10.0, kv_threshold=0.96, kv_watermark=0.01,
+                       append_rule="any_free", token_convention="testbed", warmup_requests=0,
+                       tile=128, prefills_per_cycle=8, kv_reserve=0.0, decode_budget=0):
+    """Token times (list of lists, seconds), the batches [(start, [(id, tokens), ...])] and preemption counts.
+
+    A request's times are its first-token time followed by its later tokens
+    (testbed convention: the prefill's end, then D decode tokens).
+    """
     ranks = {v: k for k, v in enumerate(sorted(set(tbt)))}
     reqs = [_Req(i, arrival[i], int(prompt[i]), int(output[i]), tbt[i], ranks[tbt[i]]) for i in range(len(arrival))]
     policy = {"vllm": "fcfs", "sarathi": "fcfs", "sarathi-spf": "spf", "slai-fcfs-fixed": "fcfs",
-              "slai-spf-fixed": "spf", "slai": "spf", "slai-priority": "priority"}[scheduler]
+              "slai-spf-fixed": "spf", "slai": "spf", "slai-priority": "priority", "rad": "fcfs"}[scheduler]
     fixed = scheduler in ("slai-fcfs-fixed", "slai-spf-fixed")
-    state = {"free": n_blocks, "durations": [], "last_end": 0.0}
+    testbed = token_convention == "testbed"
+    watermark = int(kv_watermark * n_blocks)  # BaseBlockSpaceManager.watermark_blocks
+    warm = []
+    for w in range(warmup_requests):  # each warm-up request served alone, by this same reference
+        warm += reference_simulate([0.0], [prompt[w]], [output[w]], [tbt[w]], scheduler, latency, token_budget,
+                                   max_active, max_decodes, n_blocks, block_size, max_prefill, theta_low,
+                                   theta_high, kv_threshold, kv_watermark, append_rule, token_convention,
+                                   0, tile, prefills_per_cycle, kv_reserve, decode_budget)[3]
+    state = {"free": n_blocks, "durations": list(warm), "last_end": 0.0}
     waiting, active, decode_heap, last_batch, batches = [], [], [], [], []
 
     def blocks(tokens):
@@ -58,8 +83,11 @@ def reference_simulate(arrival, prompt, output, tbt, scheduler, latency, token_b
         active.append(q)
         active.sort(key=lambda x: x.id)
 
+    def can_allocate(q, extra=0):
+        return state["free"] - blocks(q.target) - extra >= watermark
+
     def can_admit(q):
-        return blocks(q.target) <= state["free"] and len(active) < max_active
+        return can_allocate(q) and len(active) < max_active
 
     def preempt(q):
         state["free"] += q.blocks
@@ -67,6 +95,9 @@ def reference_simulate(arrival, prompt, output, tbt, scheduler, latency, token_b
         q.target = q.prompt + q.generated
         q.phase = "waiting"
         q.preemptions += 1
+        if testbed:  # reset_for_recompute: prompt += outputs, outputs = [] (D fresh tokens, new TTFT)
+            q.run_outputs = 0
+            q.times = []
         active.remove(q)
         if policy == "fcfs":
             waiting.insert(0, q)
@@ -74,12 +105,16 @@ def reference_simulate(arrival, prompt, output, tbt, scheduler, latency, token_b
             waiting.append(q)
 
     def append_slot(q):
-        if q.kv == q.blocks * block_size:
-            if state["free"] == 0:
-                return False
+        logical = q.prompt + q.generated  # tokens in the sequence's logical blocks
+        needs = blocks(logical) > q.blocks
+        if state["free"] == 0 and (append_rule == "any_free" or needs):  # can_append_slot
+            return False
+        if needs:
             state["free"] -= 1
             q.blocks += 1
-        q.kv += 1
+        # attention context of this decode; the testbed's decode k (k = 1..D) runs
+        # over P + k tokens, vLLM's decode emitting token k + 1 over P + k
+        q.kv = logical + (1 if testbed else 0)
         return True
 
     def admit_new(batch, tokens):
@@ -119,6 +154,27 @@ def reference_simulate(arrival, prompt, output, tbt, scheduler, latency, token_b
 
     def schedule(now):
         batch = []
+        if scheduler == "rad":
+            static = int(decode_budget)
+            prefills, tokens = sarathi_like(batch, static if static else token_budget)
+            room = token_budget - (static if static else tokens)
+            backlog = sum(q.target - q.done for q in prefills)
+            reserve = int(kv_reserve * n_blocks)
+            while backlog < room and len(prefills) < prefills_per_cycle and len(active) < max_active:
+                q = head()
+                if q is None or not can_allocate(q, reserve if active else 0):
+                    break
+                admit(q)
+                prefills.append(q)
+                backlog += q.target
+            tokens = token_budget - room
+            for q in prefills:
+                if tokens >= token_budget:
+                    break
+                c = min(q.target - q.done, token_budget - tokens)
+                batch.append((q, c))
+                tokens += c
+            return batch
         if scheduler == "vllm":
             total = 0
             while True:
@@ -189,6 +245,7 @@ def reference_simulate(arrival, prompt, output, tbt, scheduler, latency, token_b
                 tokens += 1
         return batch
 
+    run_durations = []
     now = 0.0
     nxt = 0
     n = len(reqs)
@@ -209,6 +266,7 @@ def reference_simulate(arrival, prompt, output, tbt, scheduler, latency, token_b
         batches.append((now, [(q.id, c) for q, c in batch]))
         end = now + dt
         state["durations"].append(dt)
+        run_durations.append(dt)
         for q, c in batch:
             if q.phase == "prefill":
                 q.done += c
@@ -216,9 +274,13 @@ def reference_simulate(arrival, prompt, output, tbt, scheduler, latency, token_b
                 if q.done < q.target:
                     continue
                 q.phase = "decode"
+                if testbed:  # update_prompt_tokens_processed: no token, TTFT time
+                    q.times.append(end)
+                    continue
             q.times.append(end)
             q.generated += 1
-            if q.generated == q.out:
+            q.run_outputs += 1
+            if (q.run_outputs if testbed else q.generated) == q.out:
                 q.phase = "done"
                 state["free"] += q.blocks
                 q.blocks = 0
@@ -227,4 +289,4 @@ def reference_simulate(arrival, prompt, output, tbt, scheduler, latency, token_b
         last_batch = [q for q, c in batch]
         state["last_end"] = end
         now = end
-    return [q.times for q in reqs], batches, [q.preemptions for q in reqs]
+    return [q.times for q in reqs], batches, [q.preemptions for q in reqs], run_durations

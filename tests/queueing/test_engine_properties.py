@@ -17,17 +17,20 @@ def _random_workload(seed, n=150):
     return q.poisson_workload(p, d, qps=rng.uniform(2, 20), n_requests=n, seed=seed, shuffle=False)
 
 
-@pytest.mark.parametrize("scheduler", SCHEDULERS)
-def test_invariants_every_iteration(scheduler):
+@pytest.mark.parametrize("rules", ["testbed", "fluid"])
+@pytest.mark.parametrize("scheduler", SCHEDULERS + ["rad"])
+def test_invariants_every_iteration(scheduler, rules):
+    extra = 1 if rules == "testbed" else 0  # the testbed's record: prefill end, then D tokens
     for seed, kv in [(0, 4000), (1, 235_728)]:
         wl = _random_workload(seed)
         res = q.simulate(wl, scheduler, kv_capacity_tokens=kv, max_active=16, check_invariants=True,
-                         n_replicas=1 + seed, router="least_outstanding")
+                         n_replicas=1 + seed, router="least_outstanding", warn_overload=False,
+                         **({} if rules == "testbed" else q.FLUID_RULES))
         r, it = res.requests, res.iterations
         # every request emits exactly its output length, in time order, after arriving
         off, tt = res.token_offsets, res.token_times
         assert np.all(np.isfinite(tt))
-        np.testing.assert_array_equal(np.diff(off), wl.output_tokens)
+        np.testing.assert_array_equal(np.diff(off), wl.output_tokens + extra)
         for i in range(len(wl)):
             ti = tt[off[i]:off[i + 1]]
             assert np.all(np.diff(ti) >= 0) and ti[0] >= wl.arrival[i]
@@ -78,11 +81,12 @@ def test_negligible_load_ttft_is_sum_of_prefill_iterations(scheduler):
 
 def test_microbenchmark_reproduced_by_the_simulator():
     # one 2048-token prompt alone at each token budget; 2 output tokens = its chunks + one decode
+    # under the calibration's token convention (the prefill emits the first token)
     bench = pd.read_csv(__import__("importlib.resources").resources.files("queueing") / "data" /
                         "slai_token_budget_microbench.csv")
     for _, row in bench.iterrows():
         wl = q.trace_workload([0.0], [2048], [2])
-        res = q.simulate(wl, "sarathi", token_budget=int(row["chunk"]))
+        res = q.simulate(wl, "sarathi", token_budget=int(row["chunk"]), token_convention="vllm")
         ttft_ms = 1e3 * res.requests["ttft"][0]
         batch_ms = 1e3 * (res.iterations["end"] - res.iterations["start"]).mean()
         assert ttft_ms == pytest.approx(row["ttft_ms"], rel=0.10)
@@ -140,7 +144,7 @@ def test_iteration_records_grow():
     # more iterations than the initial record capacity (4 n + 4096)
     wl = q.trace_workload(np.arange(20) * 100.0, [10] * 20, [600] * 20)
     res = q.simulate(wl, "sarathi", latency=AffineLatency(), record_batches=True)
-    assert len(res.iterations) == 20 * 600
+    assert len(res.iterations) == 20 * (1 + 600)  # prefill, then 600 decodes (testbed convention)
     it = res.iterations
     assert len(res.batches) == int(it["decodes"].sum()) + int((it["prefill_tokens"] > 0).sum())
     assert res.batches["iteration"].is_monotonic_increasing
@@ -209,7 +213,7 @@ def test_invariant_checker_fires():
     def setup():
         st = new_state(3, 1, 4, 10, np.zeros(3, bool))
         spec = Spec(np.zeros(3), np.array([20, 20, 20]), np.full(3, 0.5), np.zeros(3, np.int64))
-        cfg = Config(8, 4, 4, 8192, 16, 10, 1, 0, 0, 0, 0, np.zeros(3), np.zeros(1), 1, 1, 0, 10**9)
+        cfg = Config(8, 4, 4, 8192, 16, 10, 1, 0, 0, 0, 0, np.zeros(3), np.zeros(1), 1, 1, 0, 10**9, 0, 1, 0)
         st.replica[:2] = 0
         st.phase[:2] = (PREFILL, DECODE)
         st.target[:2] = 20

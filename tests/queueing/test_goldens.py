@@ -1,7 +1,10 @@
 """Hand-traced goldens: exact batch compositions, chunk splits, LST order, preemption victims.
 
 Every iteration takes exactly 1 s (affine latency with no token cost), so the
-traces in the comments can be checked by hand.
+traces in the comments can be checked by hand. These traces were written for
+the engine without the testbed's rules (no KV watermark, a block only when a
+decode needs one, the prefill emits the first token: ``LEGACY``); the
+testbed's rules have their own goldens in ``test_testbed_rules.py``.
 """
 
 import numpy as np
@@ -11,13 +14,14 @@ import queueing as q
 from queueing.latency import AffineLatency
 
 UNIT = AffineLatency(t0=1.0, per_token=0.0, per_context_token=0.0)
+LEGACY = q.FLUID_RULES
 
 
 def _run(scheduler, p, d, arrival=None, slo_class=None, **kw):
     arrival = np.zeros(len(p)) if arrival is None else arrival
     slo_class = np.ones(len(p), int) if slo_class is None else slo_class  # relaxed
     wl = q.trace_workload(arrival, p, d, slo_class=np.asarray(slo_class))
-    res = q.simulate(wl, scheduler, latency=UNIT, record_batches=True, check_invariants=True, **kw)
+    res = q.simulate(wl, scheduler, latency=UNIT, record_batches=True, check_invariants=True, **{**LEGACY, **kw})
     batches = [list(zip(g["request"], g["tokens"])) for _, g in res.batches.groupby("iteration")]
     return res, batches
 

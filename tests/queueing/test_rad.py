@@ -1,4 +1,10 @@
-"""RAD in the simulator: hand-traced goldens, invariants, errors, theory against simulation."""
+"""RAD in the simulator: hand-traced goldens, invariants, errors, theory against simulation.
+
+Every run uses ``FLUID_RULES``, the rules the fluid model assumes and the goldens were traced with
+(the testbed's rules are tested with RAD in the reference engine).
+"""
+
+import functools
 
 import numpy as np
 import pytest
@@ -8,6 +14,7 @@ import queueing.theory  # noqa: F401  (makes q.theory available)
 from queueing.fluid import fluid_capacity, simulated_window
 from queueing.latency import TileLatency
 
+simulate = functools.partial(q.simulate, **q.FLUID_RULES)
 BIG_KV = 10**7  # the acceptance regime: the token budget, not memory, binds
 
 
@@ -25,7 +32,7 @@ def _batches(res):
 def test_golden_cycle_fills_the_budget():
     # B = 256 rows (2 tiles): it0 chunk of r0; it1 r0's rest + r1 + r2 (backlog < room);
     # it2 three decodes (r1, r2 finish); it3 r0's last decode.
-    res = q.simulate(_wl([300, 100, 50], [3, 2, 2]), "rad", token_budget=256, record_batches=True,
+    res = simulate(_wl([300, 100, 50], [3, 2, 2]), "rad", token_budget=256, record_batches=True,
                      check_invariants=True)
     assert _batches(res) == [
         [(0, 256, "prefill")],
@@ -36,7 +43,7 @@ def test_golden_cycle_fills_the_budget():
 
 
 def test_golden_prefills_per_cycle_one():
-    res = q.simulate(_wl([300, 100, 50], [3, 2, 2]), "rad", token_budget=256, prefills_per_cycle=1,
+    res = simulate(_wl([300, 100, 50], [3, 2, 2]), "rad", token_budget=256, prefills_per_cycle=1,
                      record_batches=True, check_invariants=True)
     assert _batches(res) == [
         [(0, 256, "prefill")],
@@ -49,7 +56,7 @@ def test_golden_prefills_per_cycle_one():
 
 def test_golden_static_split_caps_decodes():
     # decode_budget = 1: one decode per iteration (oldest first) and at most 255 prompt tokens
-    res = q.simulate(_wl([10, 10, 400], [3, 3, 2], [0, 0, 1e-3]), "rad", token_budget=256, decode_budget=1,
+    res = simulate(_wl([10, 10, 400], [3, 3, 2], [0, 0, 1e-3]), "rad", token_budget=256, decode_budget=1,
                      record_batches=True, check_invariants=True)
     got = _batches(res)
     assert got[0] == [(0, 10, "prefill"), (1, 10, "prefill")]
@@ -61,7 +68,7 @@ def test_golden_static_split_caps_decodes():
 def test_invariants_under_memory_pressure():
     P, D = q.sharegpt4()
     w = q.poisson_workload(P, D, 3.0, 400, seed=5)
-    res = q.simulate(w, "rad", kv_capacity_tokens=60_000, check_invariants=True)
+    res = simulate(w, "rad", kv_capacity_tokens=60_000, check_invariants=True, warn_overload=False)
     r = res.requests
     assert r.n_preemptions.sum() > 0  # the KV limit is exercised
     assert np.isfinite(r.e2e).all()
@@ -71,8 +78,8 @@ def test_schedule_does_not_depend_on_output_lengths():
     P, D = q.sharegpt4()
     w = q.poisson_workload(P, D, 2.0, 60, seed=9)
     w2 = q.Workload(w.arrival, w.prompt_tokens, w.output_tokens + 50, w.slo_class)
-    a = q.simulate(w, "rad", record_batches=True)
-    b = q.simulate(w2, "rad", record_batches=True)
+    a = simulate(w, "rad", record_batches=True)
+    b = simulate(w2, "rad", record_batches=True)
     # identical until the first request finishes in the first run
     t_first = a.requests.finish.min()
     n = int((a.iterations.end <= t_first).sum())
@@ -87,7 +94,7 @@ def test_schedule_does_not_depend_on_output_lengths():
 ])
 def test_bad_parameters(kwargs, match):
     with pytest.raises(ValueError, match=match):
-        q.simulate(_wl([10], [2]), "rad", **kwargs)
+        simulate(_wl([10], [2]), "rad", **kwargs)
 
 
 def _overload_window(scheduler, factor, n, fluid_name=None, latency=None, seed=11, fluid_params=None,
@@ -97,7 +104,7 @@ def _overload_window(scheduler, factor, n, fluid_name=None, latency=None, seed=1
     kw = dict(kv_capacity_tokens=BIG_KV, token_budget=params.get("token_budget", 512))
     cap = fluid_capacity(fluid_name or scheduler, P, D, latency, **kw, **fp)
     w = q.poisson_workload(P, D, factor * cap, n, seed=seed)
-    res = q.simulate(w, scheduler, latency, kv_capacity_tokens=BIG_KV, **params)
+    res = simulate(w, scheduler, latency, kv_capacity_tokens=BIG_KV, **params)
     win = simulated_window(res.requests, 0.5, 1.0)
     cap_w = fluid_capacity(fluid_name or scheduler, w.prompt_tokens[win.served], w.output_tokens[win.served],
                            latency, **kw, **fp)
@@ -114,7 +121,7 @@ def test_rad_stable_below_lambda_star_fast():
     P, D = q.sharegpt4()
     lam = q.lambda_star(P, D, kv_capacity_tokens=BIG_KV).rate
     w = q.poisson_workload(P, D, 0.9 * lam, 4000, seed=12)
-    win = simulated_window(q.simulate(w, "rad", kv_capacity_tokens=BIG_KV).requests, 0.2, 1.0)
+    win = simulated_window(simulate(w, "rad", kv_capacity_tokens=BIG_KV).requests, 0.2, 1.0)
     assert win.service_rate == pytest.approx(win.arrival_rate, rel=0.03)
     assert win.min_backlog == 0
 
@@ -127,7 +134,7 @@ def test_rad_at_097_and_103_lambda_star(factor, kv):
     P, D = q.sharegpt4()
     lam = q.lambda_star(P, D, kv_capacity_tokens=kv).rate
     w = q.poisson_workload(P, D, factor * lam, P.size, seed=21)
-    res = q.simulate(w, "rad", kv_capacity_tokens=kv)
+    res = simulate(w, "rad", kv_capacity_tokens=kv)
     win = simulated_window(res.requests, 0.5, 1.0)
     cap_w = fluid_capacity("rad", w.prompt_tokens[win.served], w.output_tokens[win.served],
                            kv_capacity_tokens=kv)
@@ -168,7 +175,7 @@ def test_vllm_memory_bound_capacity_with_recompute(kv, n):
     assert limits["kv"] < limits["max_active"]  # the memory-bound regime
     cap = fluid_capacity("vllm", P, D, kv_capacity_tokens=kv)
     w = q.poisson_workload(P, D, 1.25 * cap, n, seed=11)
-    res = q.simulate(w, "vllm", kv_capacity_tokens=kv)
+    res = simulate(w, "vllm", kv_capacity_tokens=kv)
     win = simulated_window(res.requests, 0.5, 1.0)
     Ps, Ds = w.prompt_tokens[win.served], w.output_tokens[win.served]
     assert win.min_backlog > 0
@@ -184,7 +191,7 @@ def test_budget_bound_capacity_with_kv_overflow(scheduler, kv):
     cap = fluid_capacity(scheduler, P, D, kv_capacity_tokens=kv)
     assert cap < q.lambda_star(P, D, kv_capacity_tokens=kv).rate  # the overflow term is active
     w = q.poisson_workload(P, D, 1.25 * cap, 16384, seed=11)
-    win = simulated_window(q.simulate(w, scheduler, kv_capacity_tokens=kv).requests, 0.5, 1.0)
+    win = simulated_window(simulate(w, scheduler, kv_capacity_tokens=kv).requests, 0.5, 1.0)
     cap_w = fluid_capacity(scheduler, w.prompt_tokens[win.served], w.output_tokens[win.served],
                            kv_capacity_tokens=kv)
     assert win.min_backlog > 0

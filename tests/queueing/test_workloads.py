@@ -53,8 +53,10 @@ def test_poisson_workload_draws_from_pairs():
     assert len(big) == 10
 
 
-def test_trace_workload_sorts_and_scales():
-    wl = q.trace_workload([3.0, 1.0, 2.0], [10, 20, 30], [1, 2, 3], slo_class=[0, 1, 1], time_scale=0.5)
+def test_trace_workload_sorts_only_when_asked_and_scales():
+    with pytest.raises(ValueError, match=r"non-decreasing \(arrival_times\[1\] = 1.0 < .*sort=True"):
+        q.trace_workload([3.0, 1.0, 2.0], [10, 20, 30], [1, 2, 3])
+    wl = q.trace_workload([3.0, 1.0, 2.0], [10, 20, 30], [1, 2, 3], slo_class=[0, 1, 1], time_scale=0.5, sort=True)
     np.testing.assert_allclose(wl.arrival, [0.5, 1.0, 1.5])
     np.testing.assert_array_equal(wl.prompt_tokens, [20, 30, 10])
     np.testing.assert_array_equal(wl.slo_class, [1, 1, 0])
@@ -71,7 +73,7 @@ def test_csv_workload(tmp_path):
     f = tmp_path / "w.csv"
     f.write_text("t,prompt,out\n0.5,10,3\n0.1,20,4\n")
     a, p, d = q.read_lengths_csv(f, "prompt", "out", arrival_column="t")
-    wl = q.trace_workload(a, p, d)
+    wl = q.trace_workload(a, p, d, sort=True)
     np.testing.assert_array_equal(wl.prompt_tokens, [20, 10])
     a, p, d = q.read_lengths_csv(f, "prompt", "out")
     assert a is None
@@ -104,6 +106,8 @@ def test_malformed_csv(tmp_path, text, match):
     (lambda: q.poisson_workload([10], [5], 1.0, 10, arrival="uniform"), "arrival"),
     (lambda: q.trace_workload([0.0, 1.0], [10], [5]), "differ"),
     (lambda: q.trace_workload([0.0], [10], [5], slo_class=[2]), "slo_class"),
+    (lambda: q.trace_workload([-1.0, 0.0], [10, 10], [5, 5]), r"arrival_times must be >= 0 s; arrival_times\[0\] = -1.0"),
+    (lambda: q.trace_workload([-1.0, 0.0], [10, 10], [5, 5], sort=True), ">= 0 s"),
     (lambda: q.Workload([1.0, 0.0], [1, 1], [1, 1], [0, 0]), "non-decreasing"),
     (lambda: q.poisson_workload([10], [5], 1.0, 5, slo_classes=(q.SLOClass("a", 0.5, 0.1),)), "sum to 1"),
 ])
