@@ -63,7 +63,7 @@ def random_case(rng, n, L, per_object=False, absent=False):
 @pytest.mark.parametrize("model", list(CHE_MODELS))
 @pytest.mark.parametrize("per_object,absent", [(False, False), (True, False), (True, True)])
 def test_matches_reference(model, per_object, absent):
-    # a stable seed per case (hash() of a string changes with every process)
+    # a stable seed per case (the hash of a string changes with every process)
     rng = np.random.default_rng([list(CHE_MODELS).index(model), per_object, absent])
     for _ in range(5):
         n, L = int(rng.integers(5, 300)), int(rng.integers(1, 5))
