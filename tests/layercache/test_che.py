@@ -141,11 +141,16 @@ def test_wide_rate_range_and_extreme_skew():
 def test_one_layer_models_coincide():
     lam = lc.zipf_popularity(1000, 0.8)
     cat = lc.Catalog.from_profile(1000, 1)
-    r = [lc.che_hit_ratio(lam, None, cat, 100.0, model=m).hit_ratio for m in ("llru", "lru", "full")]
-    assert r[0] == pytest.approx(r[1], abs=1e-14) and r[1] == pytest.approx(r[2], abs=1e-14)
-    f = [lc.che_hit_ratio(lam, None, cat, 100.0, model=m).hit_ratio for m in ("lfifo", "fifo")]
-    assert f[0] == pytest.approx(f[1], abs=1e-14)
-    assert f[0] < r[0]  # FIFO below LRU under IRM
+    # independent expectations: unit items, sum (1 - e^{-lam T}) = C (LRU), sum lam T / (1 + lam T) = C (FIFO)
+    T = brentq(lambda t: np.sum(-np.expm1(-lam * t)) - 100.0, 0.0, 1e9, xtol=1e-300, rtol=1e-15)
+    lru = np.sum(lam * -np.expm1(-lam * T))
+    T = brentq(lambda t: np.sum(lam * t / (1 + lam * t)) - 100.0, 0.0, 1e12, xtol=1e-300, rtol=1e-15)
+    fifo = np.sum(lam * lam * T / (1 + lam * T))
+    for m in ("llru", "lru", "full"):
+        assert lc.che_hit_ratio(lam, None, cat, 100.0, model=m).hit_ratio == pytest.approx(lru, abs=1e-13), m
+    for m in ("lfifo", "fifo"):
+        assert lc.che_hit_ratio(lam, None, cat, 100.0, model=m).hit_ratio == pytest.approx(fifo, abs=1e-13), m
+    assert fifo < lru  # FIFO below LRU under IRM
 
 
 def test_curve_matches_point_solves_and_is_monotone():
