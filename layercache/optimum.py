@@ -496,6 +496,10 @@ def static_optimum(
     capacity = _check_capacity(capacity)
     if method not in ("auto", "exact", "greedy"):
         raise ValueError(f"method must be 'auto', 'exact' or 'greedy', got {method!r}")
+    if isinstance(node_limit, bool) or not isinstance(node_limit, (int, np.integer)) or node_limit < 1:
+        raise ValueError(f"node_limit must be an integer >= 1 (branch-and-bound nodes), got {node_limit!r}")
+    if isinstance(core, bool) or not isinstance(core, (int, np.integer)) or core < 0:
+        raise ValueError(f"core must be an integer >= 0 (hull segments), got {core!r}")
     prob = _problem(popularity, version_probs, sizes, mode, objective)
     if method == "auto":
         method = "exact" if int(prob.valid.sum()) <= EXACT_MAX_ITEMS else "greedy"

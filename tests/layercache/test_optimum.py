@@ -187,6 +187,9 @@ def test_perfect_lfu_converges_to_static_lfu_allocation():
         (dict(mode="flat"), "mode must be one of"),
         (dict(method="dp"), "method must be"),
         (dict(objective="layers"), "objective must be one of"),
+        (dict(node_limit=10.0), "node_limit must be an integer >= 1"),
+        (dict(node_limit=0), "node_limit must be an integer >= 1"),
+        (dict(core=-1), "core must be an integer >= 0"),
         (dict(capacity=-1.0), "capacity must be finite and > 0"),
         (dict(popularity=[0.2, 0.2]), "popularity must sum to 1"),
         (dict(sizes=np.ones((3, 2))), "sizes has 3 rows"),
@@ -194,7 +197,23 @@ def test_perfect_lfu_converges_to_static_lfu_allocation():
 )
 def test_bad_input(kwargs, match):
     args = dict(popularity=[0.5, 0.5], version_probs=[0.5, 0.5], sizes=np.ones((2, 2)), capacity=1.0)
-    extra = {k: kwargs.pop(k) for k in ("mode", "method", "objective") if k in kwargs}
+    extra = {k: kwargs.pop(k) for k in ("mode", "method", "objective", "node_limit", "core") if k in kwargs}
     args.update(kwargs)
     with pytest.raises(ValueError, match=match):
         lc.static_optimum(args["popularity"], args["version_probs"], args["sizes"], args["capacity"], **extra)
+
+
+def test_node_limit_keeps_a_valid_bound_and_repeats_exactly():
+    # decreasing layer sizes: every object's hull is one segment, the LP bound is loose (hard case)
+    n = 300
+    lam = lc.zipf_popularity(n, 0.6)
+    p = lc.version_profile(4, "uniform")
+    cat = lc.Catalog.from_profile(n, 4, "decreasing", overhead=0.1)
+    cap = 0.05 * n
+    exact = lc.static_optimum(lam, p, cat, cap, method="exact")
+    assert exact.gap <= 1e-12
+    runs = [lc.static_optimum(lam, p, cat, cap, method=m, node_limit=1) for m in ("exact", "exact", "greedy")]
+    assert runs[0].to_dict() == runs[1].to_dict() and np.array_equal(runs[0].layers, runs[1].layers)
+    for r in runs:
+        assert r.hit_ratio <= exact.hit_ratio + 1e-12 <= r.upper_bound + 2e-12
+        assert r.gap == pytest.approx(r.upper_bound - r.hit_ratio, abs=1e-15)
