@@ -81,7 +81,7 @@ class StaticAllocation:
         NaN for ``lfu``.
     gap : float
         ``upper_bound`` minus the objective value of this allocation (not
-        clamped: a negative gap would be a defect).
+        clamped: below 0 only by rounding, about 1e-15).
     layers : numpy.ndarray
         Layered and full modes: int64, shape (N,), layers (0 or L_i in full
         mode) of object i in the content. Versions mode: bool, shape (N, L),
