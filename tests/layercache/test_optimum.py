@@ -50,10 +50,14 @@ def test_exact_and_greedy_bracket_the_brute_force_optimum(mode, objective):
     rng = np.random.default_rng({"layered": 1, "versions": 2, "full": 3}[mode])
     n, L = (4, 3) if mode != "versions" else (3, 3)
     ratio = "hit_ratio" if objective == "hit" else "byte_hit_ratio"
-    for _ in range(12):
+    for draw in range(16):
         lam = rng.dirichlet(np.ones(n))
         p = rng.dirichlet(np.ones(L))
         s = rng.uniform(0.2, 2.0, (n, L))
+        if draw % 2:  # identical objects (one class in the exact model), two of equal popularity
+            s[:] = s[0]
+            lam[2] = lam[1]
+            lam /= lam.sum()
         cap = rng.uniform(0.3, 0.8) * (np.cumsum(s, 1)[:, -1].sum() if mode == "layered" else s.sum())
         best = brute_force(lam, p, s, cap, mode, objective)
         ex = lc.static_optimum(lam, p, s, cap, mode=mode, method="exact", objective=objective)
