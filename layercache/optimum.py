@@ -429,11 +429,15 @@ def _exact(prob: _Problem, capacity: float, node_limit: int, groups_mask=None):
     hi = np.r_[capacity, np.zeros(nested.size), np.zeros(kz.size)]
     ub = np.r_[members[k_cls], np.ones(z_k.size)].astype(np.float64)
     integrality = np.r_[np.ones(n_k), np.zeros(z_k.size)]
+    # HiGHS's tolerances are absolute (1e-7 on reduced costs) and the values are rates of ~1e-5: scale the
+    # objective so that its largest coefficient is 1 (unscaled, N = 10^4 objects gave a 3e-7 relative loss)
+    c = np.concatenate(obj)
+    scale = float(np.abs(c).max()) or 1.0
     options = {"node_limit": int(node_limit), "mip_rel_gap": 0.0, "mip_abs_gap": 0.0,
                "mip_feasibility_tolerance": 1e-9, "primal_feasibility_tolerance": 1e-9}  # fmt: skip
     with _quiet_stdout(), warnings.catch_warnings():
         warnings.filterwarnings("ignore", "Unrecognized options", RuntimeWarning)  # passed to HiGHS verbatim
-        res = milp(np.concatenate(obj), integrality=integrality, bounds=Bounds(0, ub),
+        res = milp(c / scale, integrality=integrality, bounds=Bounds(0, ub),
                    constraints=LinearConstraint(A, lo, hi), options=options)  # fmt: skip
     if res.x is None:
         raise RuntimeError(f"exact static optimum not found ({res.message}); use method='greedy'")
@@ -443,7 +447,7 @@ def _exact(prob: _Problem, capacity: float, node_limit: int, groups_mask=None):
     np.add.at(steps, starts[k_cls], 1)
     np.add.at(steps, starts[k_cls] + k, -1)
     choice[rows] = np.cumsum(steps)[:-1]
-    bound = -float(res.mip_dual_bound if res.mip_dual_bound is not None else res.fun)
+    bound = -scale * float(res.mip_dual_bound if res.mip_dual_bound is not None else res.fun)
     return choice, max(bound, _value(prob, choice))
 
 
