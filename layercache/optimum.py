@@ -19,15 +19,18 @@ allocation bounds it from above (Belady, which sees the future, can beat it).
   requests, value ``lambda_i``, cost ``v[i, L_i]``.
 
 ``method="exact"`` solves the integer program with HiGHS
-(:func:`scipy.optimize.milp`, relative gap 1e-9; if ``time_limit`` stops
-it, the best solution found is returned with HiGHS's bound as
-``upper_bound``); ``"greedy"`` takes the
-segments of each object's upper concave hull of (cost, value) in order of
-decreasing value per size unit, skipping what does not fit, then re-solves
-exactly the objects whose segments lie nearest the LP break (a "core" of a
-few dozen objects; the rest keep the LP's choice), keeps the better answer
-and states the LP-relaxation bound, so ``upper_bound - hit_ratio`` bounds the
-distance to the exact optimum. ``"auto"``: exact up to ``EXACT_MAX_ITEMS`` items, else greedy.
+(:func:`scipy.optimize.milp`) to a gap of 0, with one integer per option of
+each class of interchangeable objects (equal sizes and version popularity;
+:func:`_exact`), so catalogs of identical objects take seconds; a
+``node_limit`` (a count, so the answer never depends on the machine's load)
+stops it, and then the best solution found is returned with HiGHS's bound as
+``upper_bound``. ``"greedy"`` takes the segments of each object's upper
+concave hull of (cost, value) in order of decreasing value per size unit,
+skipping what does not fit, then re-solves exactly the objects whose
+segments lie nearest the LP break (a "core" of a few dozen objects; the rest
+keep the LP's choice), keeps the better answer and states the LP-relaxation
+bound, so ``upper_bound - hit_ratio`` bounds the distance to the exact
+optimum. ``"auto"``: exact up to ``EXACT_MAX_ITEMS`` items, else greedy.
 """
 
 from __future__ import annotations
@@ -35,6 +38,7 @@ from __future__ import annotations
 import contextlib
 import os
 import sys
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -46,8 +50,8 @@ __all__ = ["StaticAllocation", "static_optimum", "static_lfu_allocation", "EXACT
 
 #: ``method="auto"`` solves exactly up to this many candidate items.
 EXACT_MAX_ITEMS = 2000
-#: relative optimality gap asked of HiGHS (0 can take minutes on catalogs of equal sizes)
-_MIP_GAP = 1e-9
+#: branch-and-bound nodes allowed to one exact solve by default
+NODE_LIMIT = 100_000
 _MODES = {"layered": "llru", "versions": "lru", "full": "full"}
 _OBJECTIVES = ("hit", "byte")
 
@@ -73,10 +77,11 @@ class StaticAllocation:
     upper_bound : float
         Bound on the best objective value (hit or byte ratio) of any
         allocation: the LP relaxation for ``greedy``; for ``exact`` HiGHS's
-        bound (the value itself, to a relative 1e-9, unless ``time_limit``
-        stopped the solver); NaN for ``lfu``.
+        bound (the value itself unless ``node_limit`` stopped the solver);
+        NaN for ``lfu``.
     gap : float
-        ``upper_bound`` minus the objective value of this allocation.
+        ``upper_bound`` minus the objective value of this allocation (not
+        clamped: below 0 only by rounding, about 1e-15).
     layers : numpy.ndarray
         Layered and full modes: int64, shape (N,), layers (0 or L_i in full
         mode) of object i in the content. Versions mode: bool, shape (N, L),
@@ -117,7 +122,10 @@ class _Problem:
     """A multiple-choice knapsack in the form every mode maps to.
 
     Group g's option k (column k, 0-based) costs ``cost[g, k]`` and is worth
-    ``value[g, k]`` (objective units); ``valid[g]`` is a prefix of options.
+    ``value[g, k] = weight[g] * unit[g, k]`` (objective units); ``valid[g]``
+    is a prefix of options and ``unit`` grows along it. ``weight`` is the
+    object's request rate, so groups with equal ``cost`` and ``unit`` rows
+    differ only in ``weight`` (the classes :func:`_exact` aggregates).
     ``served`` (3, G, K) holds the requests, bytes and layers it serves,
     ``totals`` (3,) those requested. Versions mode has one group per version.
     """
@@ -125,11 +133,16 @@ class _Problem:
     mode: str
     shape: tuple  # (N,) or (N, L): shape of the answer
     cost: np.ndarray
-    value: np.ndarray
+    weight: np.ndarray
+    unit: np.ndarray
     valid: np.ndarray
     served: np.ndarray
     totals: np.ndarray
     layers: np.ndarray  # (G, K) int64: layers the option keeps (reported in ``layers``)
+
+    @property
+    def value(self) -> np.ndarray:
+        return self.weight[:, None] * self.unit
 
 
 def _problem(popularity, version_probs, sizes, mode: str, objective: str) -> _Problem:
@@ -140,33 +153,35 @@ def _problem(popularity, version_probs, sizes, mode: str, objective: str) -> _Pr
     inp = _validate(popularity, version_probs, sizes, _MODES[mode])
     lam, s = inp.lam, inp.s
     n, L = s.shape
-    P = np.broadcast_to(inp.P, s.shape)
     present = s > 0
-    req = lam[:, None] * P * present  # requests for version (i, l)
+    P = np.broadcast_to(inp.P, s.shape) * present  # requests per unit rate for version (i, l)
     levels = np.arange(1, L + 1, dtype=np.float64)
-    totals = np.array([1.0, 0.0, (req * levels).sum()])
+    weight = lam
     if mode == "layered":
         S = np.cumsum(s, axis=1) * present
-        touch = lam[:, None] * _tail_sums(P) * present
-        served = np.stack([np.cumsum(req, axis=1), np.cumsum(touch * s, axis=1), np.cumsum(touch, axis=1)])
-        totals[1] = (req * S).sum()
+        Q = _tail_sums(P)  # layer (i, l) is touched by requests for versions >= l
+        unit = np.stack([np.cumsum(P, axis=1), np.cumsum(Q * s, axis=1), np.cumsum(Q, axis=1)])
+        byte_total = (lam[:, None] * P * S).sum()
         cost, valid, shape = S, present & (lam[:, None] > 0), (n,)
         layers = np.broadcast_to(np.arange(1, L + 1), (n, L))
     elif mode == "versions":
-        served = np.stack([req, req * s, req * levels]).reshape(3, -1, 1)
-        totals[1] = (req * s).sum()
-        cost, valid, shape = s.reshape(-1, 1), (req > 0).reshape(-1, 1), (n, L)
+        unit = np.stack([P, P * s, P * levels]).reshape(3, -1, 1)
+        weight = np.repeat(lam, L)
+        byte_total = (lam[:, None] * P * s).sum()
+        cost, valid, shape = s.reshape(-1, 1), (weight[:, None] > 0) & (unit[0] > 0), (n, L)
         layers = np.ones((n * L, 1), dtype=np.int64)
     else:
         n_layers = np.count_nonzero(present, axis=1)
         cost = s[np.arange(n), n_layers - 1][:, None]
-        served = np.stack([lam, (req * s).sum(axis=1), req @ levels])[:, :, None]
-        totals[1] = (req * s).sum()
+        unit = np.stack([np.ones(n), (P * s).sum(axis=1), P @ levels])[:, :, None]
+        byte_total = (lam[:, None] * P * s).sum()
         valid, shape = lam[:, None] > 0, (n,)
         layers = n_layers[:, None]
-    value = served[0] if objective == "hit" else served[1] / totals[1]
-    return _Problem(mode, shape, np.ascontiguousarray(cost, dtype=np.float64),
-                    np.ascontiguousarray(value, dtype=np.float64), np.ascontiguousarray(valid), served, totals,
+    served = weight[None, :, None] * unit
+    totals = np.array([1.0, byte_total, (lam[:, None] * P * levels).sum()])
+    objective_unit = unit[0] if objective == "hit" else unit[1] / byte_total
+    return _Problem(mode, shape, np.ascontiguousarray(cost, dtype=np.float64), np.ascontiguousarray(weight),
+                    np.ascontiguousarray(objective_unit), np.ascontiguousarray(valid), served, totals,
                     np.ascontiguousarray(layers, dtype=np.int64))  # fmt: skip
 
 
@@ -191,7 +206,7 @@ def _result(prob: _Problem, choice: np.ndarray, method: str, objective: str, cap
         byte_hit_ratio=float(min(ratios[1], 1.0)),
         layer_hit_ratio=float(min(ratios[2], 1.0)) if prob.mode == "layered" else None,
         upper_bound=float(upper),
-        gap=max(float(upper) - float(achieved), 0.0) if np.isfinite(upper) else float("nan"),
+        gap=float(upper) - float(achieved),
         layers=layers,
     )
 
@@ -286,7 +301,7 @@ def _value(prob: _Problem, choice: np.ndarray) -> float:
     return float(prob.value[rows, choice[rows] - 1].sum())
 
 
-def _greedy(prob: _Problem, capacity: float, core: int):
+def _greedy(prob: _Problem, capacity: float, core: int, node_limit: int):
     """Hull greedy, then the ``core`` segments either side of the LP break solved exactly.
 
     Returns (choice, LP bound). Groups outside the core keep their LP-prefix
@@ -315,7 +330,7 @@ def _greedy(prob: _Problem, capacity: float, core: int):
     np.maximum.at(prefix, groups[taken], seg[2][taken])  # hull options grow along a group's segments
     prefix[in_core] = 0
     left = capacity - float(prob.cost[np.flatnonzero(prefix), prefix[prefix > 0] - 1].sum())
-    sub, _ = _exact(prob, left, 10.0, in_core)
+    sub, _ = _exact(prob, left, node_limit, in_core)
     refined = np.where(in_core, sub, prefix)
     if _value(prob, refined) > _value(prob, choice):
         choice = refined
@@ -340,35 +355,100 @@ def _quiet_stdout():
         os.close(saved)
 
 
-def _exact(prob: _Problem, capacity: float, time_limit: float, groups_mask=None):
-    """Exact MCKP by HiGHS (relative gap 0), over the groups in ``groups_mask`` (default all)."""
+def _classes(prob: _Problem, ok: np.ndarray):
+    """Groups with an option in ``ok``, by class (equal cost and unit rows), then weight descending.
+
+    Returns (rows, starts, n_opt): group ids in that order, the first position
+    of every class and each class's number of options.
+    """
+    n_opt = np.cumprod(ok, axis=1).sum(axis=1)  # options form a prefix
+    rows = np.flatnonzero(n_opt > 0)
+    keep = np.arange(ok.shape[1]) < n_opt[rows, None]
+    key = np.concatenate([np.where(keep, prob.cost[rows], 0.0), np.where(keep, prob.unit[rows], 0.0),
+                          n_opt[rows, None]], axis=1)  # fmt: skip
+    cls = np.unique(key, axis=0, return_inverse=True)[1].ravel()
+    order = np.lexsort((rows, -prob.weight[rows], cls))
+    rows, cls = rows[order], cls[order]
+    starts = np.flatnonzero(np.r_[True, cls[1:] != cls[:-1]])
+    return rows, starts, n_opt[rows[starts]]
+
+
+def _exact(prob: _Problem, capacity: float, node_limit: int, groups_mask=None):
+    """Exact MCKP by HiGHS (gap 0), over the groups in ``groups_mask`` (default all).
+
+    Returns (choice, bound): options kept per group and HiGHS's bound on the
+    optimum (the optimum itself unless ``node_limit`` stopped the search).
+
+    Groups of one class (equal cost and unit rows) differ only in their
+    weight, and swapping the options of two of them towards the heavier one
+    never loses: some optimum gives a class's heavier groups at least the
+    options of its lighter ones. So a class needs only one integer per
+    option, ``k[j]``: how many of its groups keep option j or more
+    (``k[0] >= k[1] >= ...``), worth ``(unit[j] - unit[j-1])`` times the
+    ``k[j]`` largest weights, written with continuous ``z`` in [0, 1] per
+    group (``sum z = k[j]``; the LP fills the heaviest first). This removes
+    the symmetry that makes the plain 0/1 model slow on identical objects.
+    """
     from scipy.optimize import Bounds, LinearConstraint, milp
-    from scipy.sparse import csr_array
+    from scipy.sparse import coo_array
 
     ok = prob.valid & (prob.cost <= capacity)
     if groups_mask is not None:
         ok &= groups_mask[:, None]
-    groups, options = np.nonzero(ok)
     choice = np.zeros(prob.cost.shape[0], np.int64)
-    if groups.size == 0:
+    rows, starts, n_opt = _classes(prob, ok)
+    if rows.size == 0:
         return choice, 0.0
-    c = -prob.value[groups, options]
-    cost = prob.cost[groups, options]
-    cons = [LinearConstraint(cost[None, :], -np.inf, capacity)]
-    if prob.cost.shape[1] > 1:  # at most one option per group
-        _, row = np.unique(groups, return_inverse=True)
-        a = csr_array((np.ones(groups.size), (row, np.arange(groups.size))))
-        cons.append(LinearConstraint(a, -np.inf, 1.0))
-    with _quiet_stdout():
-        res = milp(c, integrality=np.ones(c.size), bounds=Bounds(0, 1), constraints=cons,
-                   options={"mip_rel_gap": _MIP_GAP, "time_limit": float(time_limit)})  # fmt: skip
+    members = np.diff(np.r_[starts, rows.size])
+    # one integer k per (class, option)
+    k_cls = np.repeat(np.arange(starts.size), n_opt)
+    k_opt = np.arange(k_cls.size) - np.repeat(np.cumsum(n_opt) - n_opt, n_opt)
+    rep = rows[starts[k_cls]]
+    d_cost = prob.cost[rep, k_opt] - np.where(k_opt > 0, prob.cost[rep, k_opt - 1], 0.0)
+    d_unit = prob.unit[rep, k_opt] - np.where(k_opt > 0, prob.unit[rep, k_opt - 1], 0.0)
+    n_k = k_cls.size
+    single = members[k_cls] == 1
+    obj = [np.where(single, -d_unit * prob.weight[rep], 0.0)]
+    # z per (class of several groups, option, group)
+    kz = np.flatnonzero(~single)
+    z_k = np.repeat(kz, members[k_cls[kz]])
+    z_pos = starts[k_cls[z_k]] + np.arange(z_k.size) - np.repeat(np.cumsum(members[k_cls[kz]]) - members[k_cls[kz]],
+                                                                   members[k_cls[kz]])  # fmt: skip
+    obj.append(-d_unit[z_k] * prob.weight[rows[z_pos]])
+    n_var = n_k + z_k.size
+    # rows: capacity; k[j + 1] - k[j] <= 0; sum z - k = 0
+    nested = np.flatnonzero(k_opt[1:] > 0) + 1
+    link = np.arange(kz.size)
+    r = [np.zeros(n_k, np.int64), 1 + np.arange(nested.size), 1 + np.arange(nested.size),
+         1 + nested.size + link, 1 + nested.size + np.searchsorted(kz, z_k)]
+    col = [np.arange(n_k), nested, nested - 1, kz, n_k + np.arange(z_k.size)]
+    val = [d_cost, np.ones(nested.size), -np.ones(nested.size), -np.ones(kz.size), np.ones(z_k.size)]
+    n_row = 1 + nested.size + kz.size
+    A = coo_array((np.concatenate(val), (np.concatenate(r), np.concatenate(col))), shape=(n_row, n_var)).tocsr()
+    lo = np.r_[-np.inf, np.full(nested.size, -np.inf), np.zeros(kz.size)]
+    hi = np.r_[capacity, np.zeros(nested.size), np.zeros(kz.size)]
+    ub = np.r_[members[k_cls], np.ones(z_k.size)].astype(np.float64)
+    integrality = np.r_[np.ones(n_k), np.zeros(z_k.size)]
+    # HiGHS's tolerances are absolute (1e-7 on reduced costs) and the values are rates of ~1e-5: scale the
+    # objective so that its largest coefficient is 1 (unscaled, N = 10^4 objects gave a 3e-7 relative loss)
+    c = np.concatenate(obj)
+    scale = float(np.abs(c).max()) or 1.0
+    options = {"node_limit": int(node_limit), "mip_rel_gap": 0.0, "mip_abs_gap": 0.0,
+               "mip_feasibility_tolerance": 1e-9, "primal_feasibility_tolerance": 1e-9}  # fmt: skip
+    with _quiet_stdout(), warnings.catch_warnings():
+        warnings.filterwarnings("ignore", "Unrecognized options", RuntimeWarning)  # passed to HiGHS verbatim
+        res = milp(c / scale, integrality=integrality, bounds=Bounds(0, ub),
+                   constraints=LinearConstraint(A, lo, hi), options=options)  # fmt: skip
     if res.x is None:
         raise RuntimeError(f"exact static optimum not found ({res.message}); use method='greedy'")
-    x = res.x > 0.5
-    choice[groups[x]] = options[x] + 1
-    # HiGHS's dual bound: the optimum is at most this (equal to the value when solved to the gap)
-    bound = -float(getattr(res, "mip_dual_bound", res.fun) or res.fun)
-    return choice, max(bound, float(-res.fun))
+    k = np.rint(res.x[:n_k]).astype(np.int64)
+    # group at position p of its class keeps the options j with k[j] > (p - class start)
+    steps = np.zeros(rows.size + 1, np.int64)
+    np.add.at(steps, starts[k_cls], 1)
+    np.add.at(steps, starts[k_cls] + k, -1)
+    choice[rows] = np.cumsum(steps)[:-1]
+    bound = -scale * float(res.mip_dual_bound if res.mip_dual_bound is not None else res.fun)
+    return choice, max(bound, _value(prob, choice))
 
 
 # --------------------------------------------------------------------------
@@ -383,7 +463,7 @@ def static_optimum(
     mode: str = "layered",
     method: str = "auto",
     objective: str = "hit",
-    time_limit: float = 60.0,
+    node_limit: int = NODE_LIMIT,
     core: int = 64,
 ) -> StaticAllocation:
     """Best static cache content under IRM (module docstring).
@@ -403,8 +483,10 @@ def static_optimum(
     method : {"auto", "exact", "greedy"}
     objective : {"hit", "byte"}
         Maximise the request hit ratio or the byte hit ratio.
-    time_limit : float
-        Seconds allowed to the exact solver.
+    node_limit : int
+        Branch-and-bound nodes allowed to each exact solve (the greedy's
+        core included): a count, not a time, so that the answer does not
+        depend on the machine's load.
     core : int
         Greedy: hull segments on each side of the LP break whose groups are
         then re-solved exactly (0: the plain hull greedy).
@@ -418,13 +500,17 @@ def static_optimum(
     capacity = _check_capacity(capacity)
     if method not in ("auto", "exact", "greedy"):
         raise ValueError(f"method must be 'auto', 'exact' or 'greedy', got {method!r}")
+    if isinstance(node_limit, bool) or not isinstance(node_limit, (int, np.integer)) or node_limit < 1:
+        raise ValueError(f"node_limit must be an integer >= 1 (branch-and-bound nodes), got {node_limit!r}")
+    if isinstance(core, bool) or not isinstance(core, (int, np.integer)) or core < 0:
+        raise ValueError(f"core must be an integer >= 0 (hull segments), got {core!r}")
     prob = _problem(popularity, version_probs, sizes, mode, objective)
     if method == "auto":
         method = "exact" if int(prob.valid.sum()) <= EXACT_MAX_ITEMS else "greedy"
     if method == "exact":
-        choice, best = _exact(prob, capacity, time_limit)
+        choice, best = _exact(prob, capacity, node_limit)
         return _result(prob, choice, "exact", objective, capacity, best)
-    choice, lp = _greedy(prob, capacity, core)
+    choice, lp = _greedy(prob, capacity, core, node_limit)
     return _result(prob, choice, "greedy", objective, capacity, lp)
 
 

@@ -3,12 +3,13 @@
 Parameters (the paper's are not public): N = 10,000 objects (quick: 2,000),
 L = 4, cache = 5% of the N full objects, overhead theta = 0.1, uniform version
 popularity, alpha in 0.4..1.4, equal / increasing / decreasing layer sizes;
-10N warm-up and 30N counted IRM requests. Markers: simulation; black lines:
-Che model.
+10N warm-up and 30N counted IRM requests, three independent traces per
+point. Markers: mean of the simulations (bars: min-max over the traces);
+black lines: Che model; curves that coincide are named below the legend.
 """
 
-from .lc_common import evaluate, plot_panels
-from layerq.sweep import config_seed, sweep
+from .lc_common import evaluate, plot_panels, replicates
+from layerq.sweep import sweep
 
 from .paths import study_store
 
@@ -22,8 +23,7 @@ def compute(quick: bool = True):
         for alpha in ALPHAS:
             p = dict(n_objects=2_000 if quick else 10_000, n_layers=4, alpha=alpha,
                      size_profile=profile, version_kind="uniform", overhead=0.1)
-            p["seed"] = config_seed(p)
-            points.append(dict(p, cache_fraction=0.05))
+            points += replicates(p, 0.05)
     return sweep(evaluate, points, backend="serial", store=study_store("lc_hit_vs_alpha"))
 
 

@@ -31,6 +31,35 @@ def test_flat_unit_goldens(policy, served):
     assert res.layer_hit_ratio is None and res.mode == "flat"
 
 
+# ids 0,1,1,0,2,2,1,0,2,0 with a cache of 2 unit items: LFU evictions among equal counts
+LFU_TIES = np.array([0, 1, 1, 0, 2, 2, 1, 0, 2, 0])
+
+
+@pytest.mark.parametrize(
+    "policy, served",
+    [
+        # in-cache LFU (count, time the count was reached): t3 0 and 1 both at 2; t4 evicts 1 (2,@2), not
+        # 0 (2,@3): the count reached first leaves first (libCacheSim's rule; inserted-first or
+        # newest-first would evict 0); t6 evicts 0 (2,@3) before 2 (2,@5); t7 evicts 1 (1); t8, t9 hit
+        ("lfu", [0, 0, 1, 1, 0, 1, 0, 0, 1, 1]),
+        # perfect LFU counts every request: t6 evicts 0 (2,@3), 1 enters at (3,@6); t7 evicts 2 (2,@5),
+        # 0 enters at (3,@7); t8 evicts 1 (3,@6) before 0 (3,@7); t9 hits
+        ("perfect_lfu", [0, 0, 1, 1, 0, 1, 0, 0, 0, 1]),
+    ],
+)
+def test_lfu_count_tie_goldens(policy, served):
+    res = lc.simulate(LFU_TIES, policy=policy, capacity=2, per_request=True)
+    assert res.per_request.tolist() == served
+
+
+def test_lfu_count_tie_golden_equals_libcachesim():
+    pytest.importorskip("libcachesim")
+    from sim_oracles import libcachesim_hits
+
+    hits = lc.simulate(LFU_TIES, policy="lfu", capacity=2).hits
+    assert libcachesim_hits(LFU_TIES, "lfu", 2) == hits == 5  # the other tie rules give 4
+
+
 def test_belady_bypass_golden():
     # t=3: 2 (@6) is needed later than all cached (0@4, 1@5): bypassed; t=6: 2 (@7) replaces 1 (@9);
     # t=9: 1 is never used again: bypassed
