@@ -27,6 +27,8 @@ _EXPORTS = {
     "ORACLE_GENERAL_DTYPE": "trace_formats",
     "simulate": "simulation",
     "POLICIES": "simulation",
+    "hit_ratio_curve": "curve",
+    "CURVE_METHODS": "curve",
     "SimulationResult": "result",
     "CheResult": "che",
     "CheCurve": "che",

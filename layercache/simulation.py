@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import numbers
 import weakref
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -150,6 +151,43 @@ def _item_tables(mode, catalog, capacity):
     return n_items, item_sizes, spans, version_sizes
 
 
+@dataclass(frozen=True)
+class _Trace:
+    """A validated trace in the driver's form (see :func:`_prepare_trace`)."""
+
+    mode: str
+    objects: np.ndarray  # int32/int64 dense ids
+    versions: np.ndarray  # int8, empty in flat mode
+    n_layers: int
+    n_items: int  # flat mode; versioned modes take it from the item tables
+    catalog: Catalog | None
+    req_sizes: np.ndarray  # float64 per request (flat mode with sizes), else empty
+
+
+def _prepare_trace(objects, versions, catalog, sizes, layered, full_object_only) -> _Trace:
+    """Validate and convert a trace once (shared by :func:`simulate` and the curves)."""
+    objects = _as_int_array(objects, "objects")
+    n = objects.shape[0]
+    if versions is None and catalog is not None:
+        if catalog.n_layers != 1:
+            raise ValueError(f"versions are required with a catalog of L = {catalog.n_layers} layers")
+        versions = np.ones(n, dtype=np.int8)
+    if versions is None:
+        if full_object_only:
+            raise ValueError("full_object_only needs a versioned trace (versions and/or a catalog)")
+        if objects.size and int(objects.min()) < 0:
+            raise ValueError(f"objects must be non-negative integer ids, found {int(objects.min())}")
+        objects = _dense_objects(objects)
+        req_sizes = np.empty(0) if sizes is None else _check_sizes(sizes, n)
+        n_items = int(objects.max()) + 1 if n else 1
+        return _Trace("flat", objects, np.empty(0, dtype=np.int8), 1, n_items, None, req_sizes)
+    if sizes is not None:
+        raise ValueError("sizes are per-request sizes of classic traces; give versioned traces a catalog")
+    versions = _as_int_array(versions, "versions")
+    mode, objects, versions, catalog = _versioned_inputs(objects, versions, catalog, layered, full_object_only)
+    return _Trace(mode, objects, versions, catalog.n_layers, 0, catalog, np.empty(0))
+
+
 def simulate(
     objects,
     versions=None,
@@ -239,34 +277,15 @@ def _simulate(objects, versions, policy, capacity, catalog, sizes, layered, warm
     if bypass and policy != "belady":
         raise ValueError("bypass applies to policy='belady' only")
     capacity = _check_capacity(capacity)
-    objects = _as_int_array(objects, "objects")
+    trace = _prepare_trace(objects, versions, catalog, sizes, layered, full_object_only)
+    mode, objects, versions, n_layers, req_sizes = trace.mode, trace.objects, trace.versions, trace.n_layers, trace.req_sizes
     n = objects.shape[0]
     warmup = _check_warmup(warmup, n)
-    if versions is None and catalog is not None:
-        if catalog.n_layers != 1:
-            raise ValueError(f"versions are required with a catalog of L = {catalog.n_layers} layers")
-        versions = np.ones(n, dtype=np.int8)
-    if versions is None:
-        if full_object_only:
-            raise ValueError("full_object_only needs a versioned trace (versions and/or a catalog)")
-        mode = "flat"
-        if objects.size and int(objects.min()) < 0:
-            raise ValueError(f"objects must be non-negative integer ids, found {int(objects.min())}")
-        objects = _dense_objects(objects)
-        req_sizes = np.empty(0) if sizes is None else _check_sizes(sizes, n)
-        n_items = int(objects.max()) + 1 if n else 1
+    if mode == "flat":
+        n_items = trace.n_items
         item_sizes = spans = version_sizes = np.empty(0)
-        versions = np.empty(0, dtype=np.int8)
-        n_layers = 1
     else:
-        if sizes is not None:
-            raise ValueError("sizes are per-request sizes of classic traces; give versioned traces a catalog")
-        versions = _as_int_array(versions, "versions")
-        mode, objects, versions, catalog = _versioned_inputs(objects, versions, catalog, layered, full_object_only)
-        n_items, item_sizes, spans, version_sizes = _item_tables(mode, catalog, capacity)
-        req_sizes = np.empty(0)
-        n_layers = catalog.n_layers
-
+        n_items, item_sizes, spans, version_sizes = _item_tables(mode, trace.catalog, capacity)
     if n_items >= _INT32_MAX:
         raise ValueError(f"at most 2**31 - 2 cacheable items are supported, this trace needs {n_items}")
     code = POLICIES.index(policy)
