@@ -40,6 +40,7 @@ from .simulation import _INT32_MAX, _MODES, POLICIES, _check_warmup, _prepare_tr
 __all__ = ["hit_ratio_curve", "CURVE_METHODS"]
 
 CURVE_METHODS = ("exact", "shards", "minisim")
+_BUCKETS = 4096  # distance buckets that locate a capacity without a search
 
 
 def check_capacities(capacities) -> np.ndarray:
@@ -195,25 +196,31 @@ def _stack_curve(objects, versions, caps, catalog, sizes, layered, warmup, full_
     grid, back = np.unique(caps, return_inverse=True)
     k = grid.size
     # capacities that admit the same items share a pass
-    admits = np.searchsorted(np.unique(thresholds), grid, side="right")
+    admits = np.searchsorted(np.unique(thresholds) if thresholds.max() > grid[0] else thresholds[:1], grid,
+                             side="right")
     starts = np.flatnonzero(np.r_[True, admits[1:] != admits[:-1]])
     stops = np.r_[starts[1:], k]
     hits = np.zeros(k + 1, dtype=np.int64)
     layer_hits = np.zeros(k + 1, dtype=np.int64)
     bytes_hit = np.zeros(k + 1)
-    slots = 2 * n_items + 64
-    last = np.empty(n_items, dtype=np.int64)
-    owner = np.empty(slots, dtype=np.int64)
-    weight = np.empty(slots)
-    tree = np.empty(slots + 1)
+    slots = (2 * n_items // 64 + 2) * 64
+    index = np.int32 if slots < _INT32_MAX else np.int64
+    last = np.empty(n_items, dtype=index)
+    owner = np.empty(slots, dtype=index)
+    weight = np.empty(0 if np.all(item_sizes == 1.0) else slots)
+    live = np.empty(slots // 64, dtype=np.uint64)
+    tree = np.empty(slots // 64 + 1)
     mode_code = _MODES.index(trace.mode)
     for first, stop in zip(starts, stops):
         last.fill(-1)
-        owner.fill(-1)
-        weight.fill(0.0)
+        live.fill(0)
         tree.fill(0.0)
-        stack_pass(mode_code, trace.objects, trace.versions, trace.n_layers, item_sizes, thresholds, version_sizes,
-                   float(grid[first]), grid, int(first), int(stop), warmup, last, owner, weight, tree,
+        admit_limit = float(grid[first])
+        checked = thresholds if thresholds.max() > admit_limit else np.empty(0)
+        edges = np.arange(_BUCKETS + 2) * (grid[stop - 1] / _BUCKETS)
+        lookup = np.minimum(np.searchsorted(grid[first:stop], edges) + first, stop - 1)
+        stack_pass(mode_code, trace.objects, trace.versions, trace.n_layers, item_sizes, checked, version_sizes,
+                   admit_limit, grid, int(first), int(stop), lookup, warmup, last, owner, weight, live, tree,
                    hits, layer_hits, bytes_hit)
     hits, layer_hits, bytes_hit = (np.cumsum(a)[:k] for a in (hits, layer_hits, bytes_hit))
     requests, layers_requested, bytes_requested = requested_totals(trace, warmup)
