@@ -40,7 +40,8 @@ def write_oracle_file(path, ids, sizes=None):
     rec.tofile(path)
 
 
-_LCS_POLICY = {"lru": "LRU", "fifo": "FIFO", "lfu": "LFU", "belady": "Belady"}
+_LCS_POLICY = {"lru": "LRU", "fifo": "FIFO", "lfu": "LFU", "belady": "Belady", "clock": "Clock", "sieve": "Sieve",
+               "s3fifo": "S3FIFO", "twoq": "TwoQ", "arc": "ARC"}
 
 
 def libcachesim_hits(ids, policy, capacity, sizes=None) -> int:
