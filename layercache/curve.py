@@ -184,11 +184,31 @@ def requested_totals(trace, warmup):
 
 
 def _stack_curve(objects, versions, caps, catalog, sizes, layered, warmup, full_object_only):
+    trace = _prepare_trace(objects, versions, catalog, sizes, layered, full_object_only)
+    return stack_frame(trace, caps, _check_warmup(warmup, trace.objects.shape[0]))
+
+
+def stack_frame(trace, caps, warmup):
+    """The LRU curve table of a prepared trace (see :func:`stack_counts`)."""
+    grid, back, hits, layer_hits, bytes_hit = stack_counts(trace, caps, warmup)
+    requests, layers_requested, bytes_requested = requested_totals(trace, warmup)
+    rows = [SimulationResult(policy="lru", mode=trace.mode, capacity=float(grid[g]), requests=requests,
+                             hits=int(hits[0, g]), layers_requested=layers_requested, layers_hit=int(layer_hits[0, g]),
+                             bytes_requested=bytes_requested, bytes_hit=float(bytes_hit[0, g])).as_dict()
+            for g in back]
+    return curve_frame(rows)
+
+
+def stack_counts(trace, caps, warmup, groups=None, n_groups=1):
+    """LRU hits of a prepared trace at every capacity, in one pass per admission group.
+
+    Returns ``(grid, back, hits, layer_hits, bytes_hit)``: the sorted distinct
+    capacities, the index into ``grid`` of each of ``caps``, and arrays of
+    shape (n_groups, len(grid)) (rows: the ``groups`` of the requests, int64,
+    default all 0). ``layer_hits`` equals ``hits`` outside layered mode.
+    """
     from .kernels.stack import stack_pass
 
-    trace = _prepare_trace(objects, versions, catalog, sizes, layered, full_object_only)
-    n = trace.objects.shape[0]
-    warmup = _check_warmup(warmup, n)
     item_sizes, thresholds, version_sizes = _item_tables(trace)
     n_items = item_sizes.size
     if n_items >= _INT32_MAX:
@@ -200,9 +220,9 @@ def _stack_curve(objects, versions, caps, catalog, sizes, layered, warmup, full_
                              side="right")
     starts = np.flatnonzero(np.r_[True, admits[1:] != admits[:-1]])
     stops = np.r_[starts[1:], k]
-    hits = np.zeros(k + 1, dtype=np.int64)
-    layer_hits = np.zeros(k + 1, dtype=np.int64)
-    bytes_hit = np.zeros(k + 1)
+    hits = np.zeros(n_groups * (k + 1), dtype=np.int64)
+    layer_hits = np.zeros_like(hits)
+    bytes_hit = np.zeros(hits.size)
     slots = (2 * n_items // 64 + 2) * 64
     index = np.int32 if slots < _INT32_MAX else np.int64
     last = np.empty(n_items, dtype=index)
@@ -210,6 +230,7 @@ def _stack_curve(objects, versions, caps, catalog, sizes, layered, warmup, full_
     weight = np.empty(0 if np.all(item_sizes == 1.0) else slots)
     live = np.empty(slots // 64, dtype=np.uint64)
     tree = np.empty(slots // 64 + 1)
+    groups = np.empty(0, dtype=np.int64) if groups is None else np.ascontiguousarray(groups, dtype=np.int64)
     mode_code = _MODES.index(trace.mode)
     for first, stop in zip(starts, stops):
         last.fill(-1)
@@ -220,14 +241,10 @@ def _stack_curve(objects, versions, caps, catalog, sizes, layered, warmup, full_
         edges = np.arange(_BUCKETS + 2) * (grid[stop - 1] / _BUCKETS)
         lookup = np.minimum(np.searchsorted(grid[first:stop], edges) + first, stop - 1)
         stack_pass(mode_code, trace.objects, trace.versions, trace.n_layers, item_sizes, checked, version_sizes,
-                   admit_limit, grid, int(first), int(stop), lookup, warmup, last, owner, weight, live, tree,
+                   admit_limit, grid, int(first), int(stop), lookup, warmup, groups, last, owner, weight, live, tree,
                    hits, layer_hits, bytes_hit)
-    hits, layer_hits, bytes_hit = (np.cumsum(a)[:k] for a in (hits, layer_hits, bytes_hit))
-    requests, layers_requested, bytes_requested = requested_totals(trace, warmup)
+    hits, layer_hits, bytes_hit = (np.cumsum(a.reshape(n_groups, k + 1), axis=1)[:, :k]
+                                   for a in (hits, layer_hits, bytes_hit))
     if trace.mode != "layered":
         layer_hits = hits
-    rows = [SimulationResult(policy="lru", mode=trace.mode, capacity=float(grid[g]), requests=requests,
-                             hits=int(hits[g]), layers_requested=layers_requested, layers_hit=int(layer_hits[g]),
-                             bytes_requested=bytes_requested, bytes_hit=float(bytes_hit[g])).as_dict()
-            for g in back]
-    return curve_frame(rows)
+    return grid, back, hits, layer_hits, bytes_hit

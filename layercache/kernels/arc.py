@@ -50,7 +50,7 @@ def _drop_ghost(links, pos, isize, fstate, istate, ghost):
     q_remove(links, pos, istate, fstate, victim, size_of(isize, victim))
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True, _nrt=False)  # not inlined: keeps every run_* small to compile
 def arc_access(links, pos, keys, isize, fstate, istate, item, size, capacity):
     """Access ``item``; return True on a hit."""
     where = pos[item]

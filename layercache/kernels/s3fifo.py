@@ -74,7 +74,7 @@ def _evict_main(links, pos, freq, isize, fstate, istate):
             return
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True, _nrt=False)  # not inlined: keeps every run_* small to compile
 def s3fifo_access(links, pos, freq, isize, fstate, istate, item, size, capacity):
     """Access ``item``; return True on a hit."""
     where = pos[item]

@@ -16,7 +16,7 @@ from numba import njit
 from .lists import HAND, q_prev, q_push, q_remove, q_tail, size_of
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True, _nrt=False)  # not inlined: keeps every run_* small to compile
 def sieve_access(links, pos, visited, isize, fstate, istate, item, size, capacity):
     """Access ``item``; return True on a hit."""
     if pos[item] >= 0:

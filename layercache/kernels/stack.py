@@ -142,7 +142,7 @@ def _compact(last, owner, weight, live, tree):
 
 @njit(cache=True, _nrt=False)
 def stack_pass(mode, objects, versions, n_layers, item_sizes, thresholds, version_sizes, admit_limit,
-               caps, first, stop, lookup, warmup, last, owner, weight, live, tree, hits, layer_hits, bytes_hit):
+               caps, first, stop, lookup, warmup, groups, last, owner, weight, live, tree, hits, layer_hits, bytes_hit):
     """Replay the trace on the LRU stack of the items admissible at ``admit_limit``.
 
     Items with ``thresholds[item] > admit_limit`` are never admitted by any
@@ -171,6 +171,8 @@ def stack_pass(mode, objects, versions, n_layers, item_sizes, thresholds, versio
         b has its g in ``lookup[b]..lookup[b + 1]`` (usually one candidate;
         the search takes a bucket of slack either side against rounding).
     warmup : int
+    groups : int64, shape (n,) or (0,)
+        Optional group of each request: its counts go to row ``groups[t]``.
     last : int32 or int64, shape (n_items,)
         Scratch, -1 on entry: each item's slot.
     owner : int32 or int64, shape (m,), m a multiple of 64
@@ -179,10 +181,11 @@ def stack_pass(mode, objects, versions, n_layers, item_sizes, thresholds, versio
         Scratch: the size of each slot's item.
     live : uint64, shape (m // 64,); tree : float64, shape (m // 64 + 1,)
         Scratch, zero on entry.
-    hits, layer_hits : int64, shape (K + 1,); bytes_hit : float64, shape (K + 1,)
-        Difference arrays, added to: a request (in layered mode also each
-        item) that hits from ``caps[g]`` on adds at ``g`` and subtracts at
-        ``stop``. ``layer_hits`` is left alone outside layered mode.
+    hits, layer_hits : int64, shape (G * (K + 1),); bytes_hit : float64, same shape
+        Difference arrays, one row of K + 1 per group, added to: a request
+        (in layered mode also each item) that hits from ``caps[g]`` on adds at
+        ``g`` and subtracts at ``stop`` of its row. ``layer_hits`` is left
+        alone outside layered mode.
     """
     n = objects.size
     m = owner.size
@@ -195,6 +198,7 @@ def stack_pass(mode, objects, versions, n_layers, item_sizes, thresholds, versio
             ahead, _ = _request_items(mode, objects, versions, n_layers, t + AHEAD)
             prefetch(last, ahead)
         base, k = _request_items(mode, objects, versions, n_layers, t)
+        row = groups[t] * (caps.size + 1) if groups.size > 0 else 0
         need = 0.0  # the request hits at capacities >= need
         for j in range(k - 1, -1, -1):
             item = base + j
@@ -221,24 +225,24 @@ def stack_pass(mode, objects, versions, n_layers, item_sizes, thresholds, versio
             nxt += 1
             if mode == LAYERED and t >= warmup and dist <= top:
                 g = _first_at_least(caps, first, stop, lookup, dist)
-                layer_hits[g] += 1
-                layer_hits[stop] -= 1
-                bytes_hit[g] += size
-                bytes_hit[stop] -= size
+                layer_hits[row + g] += 1
+                layer_hits[row + stop] -= 1
+                bytes_hit[row + g] += size
+                bytes_hit[row + stop] -= size
             if dist > need:
                 need = dist
         if t < warmup or need > top:
             continue
         g = _first_at_least(caps, first, stop, lookup, need)
-        hits[g] += 1
-        hits[stop] -= 1
+        hits[row + g] += 1
+        hits[row + stop] -= 1
         if mode != LAYERED:
             if mode == FULL:
                 volume = version_sizes[objects[t] * n_layers + versions[t] - 1]
             else:
                 volume = size  # the request's one item
-            bytes_hit[g] += volume
-            bytes_hit[stop] -= volume
+            bytes_hit[row + g] += volume
+            bytes_hit[row + stop] -= volume
 
 
 @njit(cache=True, inline="always")

@@ -32,7 +32,7 @@ def _evict_tail(links, pos, isize, fstate, istate, q):
     return victim, vsize
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True, _nrt=False)  # not inlined: keeps every run_* small to compile
 def twoq_access(links, pos, keys, isize, fstate, istate, item, size, capacity):
     """Access ``item``; return True on a hit."""
     where = pos[item]
