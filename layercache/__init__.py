@@ -29,6 +29,8 @@ _EXPORTS = {
     "POLICIES": "simulation",
     "hit_ratio_curve": "curve",
     "CURVE_METHODS": "curve",
+    "sampled_curve": "sampling",
+    "POLICY_OPTIONS": "simulation",
     "SimulationResult": "result",
     "CheResult": "che",
     "CheCurve": "che",
