@@ -45,17 +45,18 @@ from .simulation import _check_warmup, _prepare_trace, simulate
 __all__ = ["sampled_curve", "spatial_hash"]
 
 N_GROUPS = 16
-_GOLDEN = np.uint64(0x9E3779B97F4A7C15)
 
 
 def spatial_hash(ids, seed: int = 0) -> np.ndarray:
-    """float64 in [0, 1): splitmix64 of ``ids`` (uint64) and ``seed``; the sampling hash."""
-    with np.errstate(over="ignore"):
-        z = np.asarray(ids).astype(np.uint64) + np.uint64(seed) * _GOLDEN + _GOLDEN
-        z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
-        z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
-        z = z ^ (z >> np.uint64(31))
-    return (z >> np.uint64(11)).astype(np.float64) * 2.0 ** -53
+    """float64 in [0, 1), shape of ``ids``: splitmix64 of each id (as uint64) and ``seed``; the sampling hash."""
+    from .kernels.sample import hash_unit
+
+    ids = np.ascontiguousarray(ids)
+    if ids.dtype.kind not in "iu":
+        ids = ids.astype(np.int64)
+    out = np.empty(ids.shape[0])
+    hash_unit(ids, int(seed), out)
+    return out
 
 
 def _group(ids, seed):
