@@ -247,4 +247,6 @@ def stack_counts(trace, caps, warmup, groups=None, n_groups=1):
                                    for a in (hits, layer_hits, bytes_hit))
     if trace.mode != "layered":
         layer_hits = hits
+    if weight.size == 0 and trace.mode != "full":
+        bytes_hit = layer_hits.astype(np.float64)
     return grid, back, hits, layer_hits, bytes_hit

@@ -227,8 +227,9 @@ def stack_pass(mode, objects, versions, n_layers, item_sizes, thresholds, versio
                 g = _first_at_least(caps, first, stop, lookup, dist)
                 layer_hits[row + g] += 1
                 layer_hits[row + stop] -= 1
-                bytes_hit[row + g] += size
-                bytes_hit[row + stop] -= size
+                if not unit:  # unit sizes: bytes hit = layers hit (the caller copies them)
+                    bytes_hit[row + g] += size
+                    bytes_hit[row + stop] -= size
             if dist > need:
                 need = dist
         if t < warmup or need > top:
@@ -236,7 +237,7 @@ def stack_pass(mode, objects, versions, n_layers, item_sizes, thresholds, versio
         g = _first_at_least(caps, first, stop, lookup, need)
         hits[row + g] += 1
         hits[row + stop] -= 1
-        if mode != LAYERED:
+        if mode == FULL or (mode != LAYERED and not unit):
             if mode == FULL:
                 volume = version_sizes[objects[t] * n_layers + versions[t] - 1]
             else:
