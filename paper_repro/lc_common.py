@@ -83,10 +83,13 @@ def plot_curves(ax, table, x, labels, models=True):
         if label not in labels:
             continue
         marker, style = MODE_STYLE[mode]
-        ax.plot(table[x], table[label], marker=marker, linestyle=style, color=COLORS[policy],
-                mfc="white" if mode != "layered" else COLORS[policy], label=label)
+        rows = table[[x, label]].dropna()  # a policy may have more points than the others
+        ax.plot(rows[x], rows[label], marker=marker, linestyle=style, color=COLORS[policy],
+                mfc="white" if mode != "layered" else COLORS[policy], label=label,
+                markersize=3 if len(rows) > 20 else None)
         if models and label + " model" in table:
-            ax.plot(table[x], table[label + " model"], "-", color="k", lw=0.8, zorder=3,
+            model = table[[x, label + " model"]].dropna()
+            ax.plot(model[x], model[label + " model"], "-", color="k", lw=0.8, zorder=3,
                     label="Che model" if label == labels[0] else None)
 
 

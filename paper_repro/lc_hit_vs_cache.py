@@ -9,15 +9,24 @@ Layered LRU, LFU and Belady (items are layers) against LRU, LFU and Belady on
 stand-alone versions, and LRU caching only full objects; black lines are the
 characteristic-time models of the three LRU variants, and on the right the
 static optimum under IRM (the best fixed cache content knowing the
-popularities; Belady can beat it since it sees the future trace).
+popularities; Belady can beat it since it sees the future trace). The three
+LRU variants are also drawn as whole curves over 60 cache sizes, each from
+one pass over the trace (``layercache.hit_ratio_curve``, equal to a
+simulation at every size; checked here at the seven swept sizes).
 """
 
 import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
 
-from .lc_common import POLICIES, evaluate, plot_curves
+import layercache as lc
+
+from .lc_common import POLICIES, evaluate, plot_curves, setup, sizes
 from .sweep import point_seed, run_sweep
 
 FRACTIONS = [0.01, 0.02, 0.05, 0.1, 0.2, 0.3, 0.5]
+CURVE_FRACTIONS = np.unique(np.r_[np.geomspace(0.01, 0.5, 53), FRACTIONS])  # one pass serves all of them
+LRU_VARIANTS = [(label, mode) for label, policy, mode in POLICIES if policy == "lru"]
 
 
 def compute(quick: bool = True):
@@ -25,7 +34,26 @@ def compute(quick: bool = True):
                 version_kind="uniform", overhead=0.1)
     base["seed"] = point_seed(base)
     points = [dict(base, cache_fraction=f) for f in FRACTIONS]
-    return run_sweep("lc_hit_vs_cache", points, evaluate)
+    table = run_sweep("lc_hit_vs_cache", points, evaluate)
+    curves = lru_curves(base)
+    swept = curves.set_index("cache_fraction").loc[FRACTIONS]
+    for label, _ in LRU_VARIANTS:  # the one-pass curve is exact: it must equal the simulations
+        assert np.array_equal(swept[label].to_numpy(), table[label].to_numpy()), label
+    dense = curves[~curves["cache_fraction"].isin(FRACTIONS)].assign(**base)
+    return pd.concat([table, dense], ignore_index=True).sort_values("cache_fraction", ignore_index=True)
+
+
+def lru_curves(base):
+    """Request hit ratio of every LRU variant at CURVE_FRACTIONS, one trace pass per variant."""
+    catalog, _, _, objects, versions = setup(**base)
+    full = float(catalog.version_sizes[:, -1].sum())
+    warmup, _ = sizes(base["n_objects"], base["n_layers"])
+    out = pd.DataFrame({"cache_fraction": CURVE_FRACTIONS})
+    for label, mode in LRU_VARIANTS:
+        curve = lc.hit_ratio_curve(objects, versions, capacities=CURVE_FRACTIONS * full, catalog=catalog,
+                                   layered=mode == "layered", full_object_only=mode == "full", warmup=warmup)
+        out[label] = curve["hit_ratio"].to_numpy()
+    return out
 
 
 def plot(table):
@@ -33,8 +61,9 @@ def plot(table):
     plot_curves(ax1, table, "cache_fraction", ["LLRU", "LRU (versions)", "LRU (full object)"])
     ax1.set(title="LRU variants: simulation (markers) and Che model (black)")
     plot_curves(ax2, table, "cache_fraction", [label for label, _, _ in POLICIES], models=False)
-    ax2.plot(table["cache_fraction"], table["static optimum (layered)"], "k-", lw=2, label="static optimum (layered)")
-    ax2.plot(table["cache_fraction"], table["static optimum (versions)"], "k--", lw=2,
+    swept = table.dropna(subset=["static optimum (layered)"])  # the swept sizes only
+    ax2.plot(swept["cache_fraction"], swept["static optimum (layered)"], "k-", lw=2, label="static optimum (layered)")
+    ax2.plot(swept["cache_fraction"], swept["static optimum (versions)"], "k--", lw=2,
              label="static optimum (versions)")
     ax2.set(title="layered (filled) versus stand-alone versions (hollow)")
     for ax in (ax1, ax2):

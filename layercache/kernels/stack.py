@@ -192,6 +192,7 @@ def stack_pass(mode, objects, versions, n_layers, item_sizes, thresholds, versio
     nxt = 0
     inf = np.inf
     top = caps[stop - 1]
+    near = np.int64(caps[first])  # unit sizes: slots this close hold fewer items than any capacity
     unit = weight.size == 0
     for t in range(n):
         if t + AHEAD < n:
@@ -211,7 +212,10 @@ def stack_pass(mode, objects, versions, n_layers, item_sizes, thresholds, versio
             prev = last[item]
             if prev >= 0:
                 w = prev >> 6
-                dist = size + _bytes_above(live, weight, prev) + _fenwick_range(tree, w, (nxt - 1) >> 6)
+                if unit and nxt - prev <= near:
+                    dist = float(near)  # at most nxt - prev items since: a hit at every capacity of the pass
+                else:
+                    dist = size + _bytes_above(live, weight, prev) + _fenwick_range(tree, w, (nxt - 1) >> 6)
                 live[w] &= ~_bit(prev)
                 _fenwick_move(tree, w, nxt >> 6, size)
             else:
