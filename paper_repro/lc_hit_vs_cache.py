@@ -12,7 +12,9 @@ static optimum under IRM (the best fixed cache content knowing the
 popularities; Belady can beat it since it sees the future trace). The three
 LRU variants are also drawn as whole curves over 60 cache sizes, each from
 one pass over the trace (``layercache.hit_ratio_curve``, equal to a
-simulation at every size; checked here at the seven swept sizes).
+simulation at every size up to the floating-point rounding of the
+non-integer layer sizes: at most 2 of 60,000 requests differ at the seven
+swept sizes, checked here).
 """
 
 import matplotlib.pyplot as plt
@@ -37,8 +39,9 @@ def compute(quick: bool = True):
     table = run_sweep("lc_hit_vs_cache", points, evaluate)
     curves = lru_curves(base)
     swept = curves.set_index("cache_fraction").loc[FRACTIONS]
-    for label, _ in LRU_VARIANTS:  # the one-pass curve is exact: it must equal the simulations
-        assert np.array_equal(swept[label].to_numpy(), table[label].to_numpy()), label
+    for label, _ in LRU_VARIANTS:  # one pass == simulation, up to float rounding of the 0.275-unit layers
+        gap = np.abs(swept[label].to_numpy() - table[label].to_numpy()).max()
+        assert gap <= 1e-4, (label, gap)
     dense = curves[~curves["cache_fraction"].isin(FRACTIONS)].assign(**base)
     return pd.concat([table, dense], ignore_index=True).sort_values("cache_fraction", ignore_index=True)
 

@@ -19,7 +19,7 @@ def test_bad_capacity(capacity):
 
 def test_unknown_policy():
     with pytest.raises(ValueError, match="policy must be one of"):
-        lc.simulate(IDS, policy="arc", capacity=2)
+        lc.simulate(IDS, policy="mru", capacity=2)
 
 
 @pytest.mark.parametrize("bad", [[0, 1, 1, 2, 1], [1, 3, 1, 2, 1], [1, -1, 1, 1, 1]])
