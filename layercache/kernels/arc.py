@@ -20,7 +20,7 @@ cached). ``p = fstate[ARC_P]`` (bytes, starts at 0) is T1's target size.
 
 from numba import njit
 
-from .lists import ARC_P, BYTES, q_push, q_remove, q_tail, size_of
+from .lists import cached_bytes, ARC_P, BYTES, q_push, q_remove, q_tail, size_of
 
 T1, T2, B1, B2 = 0, 1, 2, 3
 
@@ -30,7 +30,6 @@ def _demote(links, pos, isize, fstate, istate, data, ghost):
     victim = q_tail(istate, data)
     vsize = size_of(isize, victim)
     q_remove(links, pos, istate, fstate, victim, vsize)
-    fstate[0] -= vsize
     if ghost >= 0:
         q_push(links, pos, istate, fstate, ghost, victim, vsize)
 
@@ -70,7 +69,7 @@ def arc_access(links, pos, keys, isize, fstate, istate, item, size, capacity):
         q_remove(links, pos, istate, fstate, item, size_of(isize, item))
     if size > capacity:
         return False
-    while fstate[0] + size > capacity:
+    while cached_bytes(fstate) + size > capacity:
         if ghost_hit:
             _replace(links, pos, isize, fstate, istate, where == B2)
         elif fstate[BYTES + T1] + fstate[BYTES + B1] + size > capacity:
@@ -87,5 +86,4 @@ def arc_access(links, pos, keys, isize, fstate, istate, item, size, capacity):
     q_push(links, pos, istate, fstate, T2 if ghost_hit else T1, item, size)
     if isize.size > 0:
         isize[item] = size
-    fstate[0] += size
     return False

@@ -13,7 +13,7 @@ counter of a new item, default 0).
 
 from numba import njit
 
-from .lists import PARAMS, q_push, q_remove, q_tail, size_of
+from .lists import cached_bytes, PARAMS, q_push, q_remove, q_tail, size_of
 
 
 @njit(cache=True, _nrt=False)  # not inlined: keeps every run_* small to compile
@@ -25,18 +25,15 @@ def clock_access(links, pos, freq, isize, fstate, istate, item, size, capacity):
         return True
     if size > capacity:
         return False
-    while fstate[0] + size > capacity:
+    while cached_bytes(fstate) + size > capacity:
         victim = q_tail(istate, 0)
         vsize = size_of(isize, victim)
         q_remove(links, pos, istate, fstate, victim, vsize)
-        if freq[victim] >= 1:
+        if freq[victim] >= 1:  # a second chance; otherwise it stays evicted
             freq[victim] -= 1
             q_push(links, pos, istate, fstate, 0, victim, vsize)
-        else:
-            fstate[0] -= vsize
     q_push(links, pos, istate, fstate, 0, item, size)
     freq[item] = fstate[PARAMS + 1]
     if isize.size > 0:
         isize[item] = size
-    fstate[0] += size
     return False

@@ -8,7 +8,10 @@ libCacheSim's ``queue.prev`` / ``queue.next``. ``pos[x]`` is the queue that
 holds x (-1: none). Queue q's head and tail are ``istate[HEADS + 2 * q]``
 and ``istate[HEADS + 2 * q + 1]`` (-1 when empty) and its bytes
 ``fstate[BYTES + q]``. Layout of the rest of ``fstate`` / ``istate`` for
-these policies: ``fstate[0]`` cached bytes, ``fstate[PARAMS:]`` the policy's
+these policies: ``fstate[0]`` unused (cached bytes are those of queues 0
+and 1, :func:`cached_bytes`, reset to exactly 0 when a queue empties, so
+rounding drift of non-integer sizes cannot keep an eviction loop going),
+``fstate[PARAMS:]`` the policy's
 parameters (set by :func:`layercache.kernels.state.new_state`),
 ``istate[HAND]`` SIEVE's hand, ``istate[FLAG]`` a per-request flag (a ghost
 hit) for the policies that need one.
@@ -80,4 +83,13 @@ def q_remove(links, pos, istate, fstate, item, size):
     else:
         istate[HEADS + 2 * q + 1] = newer
     pos[item] = -1
-    fstate[BYTES + q] -= size
+    if newer < 0 and older < 0:
+        fstate[BYTES + q] = 0.0  # empty: drop rounding drift of non-integer sizes
+    else:
+        fstate[BYTES + q] -= size
+
+
+@njit(cache=True, inline="always")
+def cached_bytes(fstate):
+    """Bytes in the cached queues 0 and 1 (exactly 0 when both are empty)."""
+    return fstate[BYTES] + fstate[BYTES + 1]

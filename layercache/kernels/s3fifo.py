@@ -28,7 +28,7 @@ frequency; ``istate[FLAG]`` is 1 once anything has been evicted.
 
 from numba import njit
 
-from .lists import FLAG, PARAMS, q_push, q_remove, q_tail, size_of
+from .lists import cached_bytes, FLAG, PARAMS, q_push, q_remove, q_tail, size_of
 
 SMALL, MAIN, GHOST = 0, 1, 2
 
@@ -54,7 +54,6 @@ def _evict_small(links, pos, freq, isize, fstate, istate):
             q_push(links, pos, istate, fstate, MAIN, victim, vsize)
             freq[victim] = 0
         else:
-            fstate[0] -= vsize
             _to_ghost(links, pos, isize, fstate, istate, victim, vsize)
             return
 
@@ -70,7 +69,6 @@ def _evict_main(links, pos, freq, isize, fstate, istate):
             q_push(links, pos, istate, fstate, MAIN, victim, vsize)
             freq[victim] = min(f, 3) - 1
         else:
-            fstate[0] -= vsize
             return
 
 
@@ -88,7 +86,7 @@ def s3fifo_access(links, pos, freq, isize, fstate, istate, item, size, capacity)
     if size > small_size:
         return False
     main_size = capacity - small_size
-    while fstate[0] + size > capacity:
+    while cached_bytes(fstate) + size > capacity:
         istate[FLAG] = 1  # has evicted
         if fstate[1 + MAIN] > main_size or fstate[1 + SMALL] == 0:
             _evict_main(links, pos, freq, isize, fstate, istate)
@@ -105,5 +103,4 @@ def s3fifo_access(links, pos, freq, isize, fstate, istate, item, size, capacity)
     freq[item] = 0
     if isize.size > 0:
         isize[item] = size
-    fstate[0] += size
     return False

@@ -13,7 +13,7 @@ admitted and evicts nothing.
 
 from numba import njit
 
-from .lists import HAND, q_prev, q_push, q_remove, q_tail, size_of
+from .lists import cached_bytes, HAND, q_prev, q_push, q_remove, q_tail, size_of
 
 
 @njit(cache=True, _nrt=False)  # not inlined: keeps every run_* small to compile
@@ -24,7 +24,7 @@ def sieve_access(links, pos, visited, isize, fstate, istate, item, size, capacit
         return True
     if size > capacity:
         return False
-    while fstate[0] + size > capacity:
+    while cached_bytes(fstate) + size > capacity:
         hand = istate[HAND]
         if hand < 0:
             hand = q_tail(istate, 0)
@@ -36,10 +36,8 @@ def sieve_access(links, pos, visited, isize, fstate, istate, item, size, capacit
         istate[HAND] = q_prev(links, hand)
         vsize = size_of(isize, hand)
         q_remove(links, pos, istate, fstate, hand, vsize)
-        fstate[0] -= vsize
     q_push(links, pos, istate, fstate, 0, item, size)
     visited[item] = 0
     if isize.size > 0:
         isize[item] = size
-    fstate[0] += size
     return False

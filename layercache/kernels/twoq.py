@@ -18,7 +18,7 @@ ids, not cached). Sizes truncated to integers as libCacheSim does:
 
 from numba import njit
 
-from .lists import PARAMS, q_push, q_remove, q_tail, size_of
+from .lists import cached_bytes, PARAMS, q_push, q_remove, q_tail, size_of
 
 A_IN, A_M, A_OUT = 0, 1, 2
 
@@ -28,7 +28,6 @@ def _evict_tail(links, pos, isize, fstate, istate, q):
     victim = q_tail(istate, q)
     vsize = size_of(isize, victim)
     q_remove(links, pos, istate, fstate, victim, vsize)
-    fstate[0] -= vsize
     return victim, vsize
 
 
@@ -48,7 +47,7 @@ def twoq_access(links, pos, keys, isize, fstate, istate, item, size, capacity):
     in_size = fstate[PARAMS]
     if size > in_size:
         return False
-    while fstate[0] + size > capacity:
+    while cached_bytes(fstate) + size > capacity:
         if fstate[1 + A_IN] > in_size:
             victim, vsize = _evict_tail(links, pos, isize, fstate, istate, A_IN)
             out_size = fstate[PARAMS + 1]
@@ -70,5 +69,4 @@ def twoq_access(links, pos, keys, isize, fstate, istate, item, size, capacity):
         q_push(links, pos, istate, fstate, A_IN, item, size)
     if isize.size > 0:
         isize[item] = size
-    fstate[0] += size
     return False

@@ -103,3 +103,15 @@ def test_cached_bytes_never_exceed_the_capacity_and_large_items_stay_out(trace, 
         assert np.all(obj_sizes[cached] <= capacity)
         big = obj_sizes[objects[:t]] > capacity
         assert not np.any(res.per_request[big])
+
+
+@pytest.mark.parametrize("policy", QUEUE)
+def test_fractional_sizes_terminate_within_the_capacity(policy):
+    # layers of 0.25 and 0.275 units: rounding drift once hung the eviction loops of empty queues
+    catalog = lc.Catalog.from_profile(40, 4, "equal", overhead=0.1)
+    objects, versions = lc.irm_trace(lc.zipf_popularity(40, 0.8), lc.version_profile(4), 4000, seed=2)
+    for capacity in (10.3, 17.0, 25.5):
+        res, state = _simulate(objects, versions, policy, capacity, catalog, None, True, 0, False, False, True, None)
+        cached = cached_items(state)
+        assert catalog.layer_sizes.ravel()[cached].sum() <= capacity + 1e-9
+        assert 0 < res.hits < res.requests
