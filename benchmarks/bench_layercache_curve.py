@@ -116,19 +116,18 @@ def _peak():
 
 def memory_case(kind, n_req, n_obj):
     """Peak memory of one curve in this process (run by --memory in a fresh process per case)."""
-    caps = np.linspace(0.001, 0.5, 100) * n_obj
     lc.hit_ratio_curve(np.arange(1000) % 50, capacities=[1, 2])  # JIT outside
     lc.sampled_curve(np.arange(1000) % 50, capacities=[1, 2], rate=0.5)
     if kind == "file":
         path, n_obj = n_obj, None
         base = _rss()
-        frame = lc.sampled_curve(path, capacities=caps[:10] * 0 + np.linspace(1e3, 5e5, 10), rate=0.01,
-                                 chunk_requests=1 << 20)
+        frame = lc.sampled_curve(path, capacities=np.linspace(1e3, 5e5, 100), rate=0.01, chunk_requests=1 << 20)
         size = os.path.getsize(path)
         print(f"SHARDS of a {size / 2**20:.0f} MiB trace file (rate 0.01, 2^20-request chunks): "
               f"peak above baseline {(_peak() - base) / 2**20:.0f} MiB "
               f"({frame['sampled_requests'][0]:,} sampled requests)", flush=True)
         return
+    caps = np.linspace(0.001, 0.5, 100) * n_obj
     base = _rss()
     layered = kind == "layered"
     objs, vers = lc.irm_trace(lc.zipf_popularity(n_obj, 0.8), lc.version_profile(4 if layered else 1), n_req, seed=1)

@@ -175,12 +175,14 @@ def requested_totals(trace, warmup):
     if trace.mode == "flat":
         volume = float(trace.req_sizes[warmup:].sum()) if trace.req_sizes.size else float(n)
         return n, n, volume
-    versions = trace.versions[warmup:].astype(np.int64)
     cat = trace.catalog
     table = cat.layered_version_sizes if trace.mode == "layered" else cat.version_sizes
-    volume = float(table[objects, versions - 1].sum()) if n else 0.0
-    layers = int(versions.sum()) if trace.mode == "layered" else n
-    return n, layers, volume
+    volume, layers, step = 0.0, 0, 1 << 20  # in chunks: no trace-sized temporaries
+    for lo in range(0, n, step):
+        versions = trace.versions[warmup + lo:warmup + lo + step].astype(np.int64)
+        volume += float(table[objects[lo:lo + step], versions - 1].sum())
+        layers += int(versions.sum())
+    return n, layers if trace.mode == "layered" else n, volume
 
 
 def _stack_curve(objects, versions, caps, catalog, sizes, layered, warmup, full_object_only):
