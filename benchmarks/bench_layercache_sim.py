@@ -12,7 +12,8 @@ libCacheSim reads a prepared oracleGeneral file (written before timing, with
 next-access times for its Belady); the toolkit's time includes input
 validation and, for Belady, computing next uses. JIT compilation happens
 before timing. Printed: requests/s of each and the ratio toolkit/libCacheSim,
-plus Layered LRU on a 4-layer trace in absolute requests/s. Hit counts are
+plus Layered LRU on a 4-layer trace in absolute requests/s. The queue
+policies (CLOCK, SIEVE, S3-FIFO, 2Q, ARC) run with libCacheSim's defaults. Hit counts are
 compared as well (they must agree exactly). Each case runs ``--repeat``
 times on each side and the fastest run counts. Times are CPU seconds of this
 process (``time.process_time``), so other jobs on a shared machine distort
@@ -37,8 +38,10 @@ def _clock():
     return time.process_time()
 
 
-TARGETS = {"lru": 10.0, "fifo": 10.0, "lru (var. size)": 5.0, "belady": 3.0, "lfu": 2.0}
-LCS_NAMES = {"lru": "LRU", "fifo": "FIFO", "lfu": "LFU", "belady": "Belady"}
+TARGETS = {"lru": 10.0, "fifo": 10.0, "lru (var. size)": 5.0, "belady": 3.0, "lfu": 2.0,
+           "clock": 5.0, "sieve": 5.0, "s3fifo": 5.0, "twoq": 5.0, "arc": 5.0}
+LCS_NAMES = {"lru": "LRU", "fifo": "FIFO", "lfu": "LFU", "belady": "Belady", "clock": "Clock", "sieve": "Sieve",
+             "s3fifo": "S3FIFO", "twoq": "TwoQ", "arc": "ARC"}
 
 
 def _next_access(ids: np.ndarray) -> np.ndarray:
@@ -130,6 +133,8 @@ def main(argv=None):
     ap.add_argument("--memory", action="store_true", help="peak RSS of 10^8-request simulations (one process each)")
     ap.add_argument("--memory-requests", type=float, default=1e8)
     ap.add_argument("--memory-case", nargs=4, help=argparse.SUPPRESS)
+    ap.add_argument("--cases", nargs="*", default=list(TARGETS), choices=list(TARGETS), metavar="CASE",
+                    help=f"cases to time (default all: {', '.join(TARGETS)})")
     args = ap.parse_args(argv)
     if args.memory_case:
         policy, layered, n, n_obj = args.memory_case
@@ -167,8 +172,10 @@ def main(argv=None):
             ("lru (var. size)", var_path, sizes, int(frac * total_bytes)),
             ("belady", unit_path, None, int(frac * n_obj)),
             ("lfu", unit_path, None, int(frac * n_obj)),
-        ]
+        ] + [(name, unit_path, None, int(frac * n_obj)) for name in ("clock", "sieve", "s3fifo", "twoq", "arc")]
         for name, path, sz, cap in cases:
+            if name not in args.cases:
+                continue
             pol = name.split()[0]
             t_lcs, miss = _time_lcs(path, pol, cap, args.repeat)
             t_us, res = _time_toolkit(objects, pol, cap, sizes=sz, repeat=args.repeat)

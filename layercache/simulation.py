@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import numbers
 import weakref
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -19,7 +20,15 @@ from .result import SimulationResult
 
 __all__ = ["simulate", "POLICIES"]
 
-POLICIES = ("lru", "fifo", "lfu", "perfect_lfu", "belady")
+POLICIES = ("lru", "fifo", "lfu", "perfect_lfu", "belady", "clock", "sieve", "s3fifo", "twoq", "arc")
+# documented options of the queue policies and libCacheSim's defaults
+POLICY_OPTIONS = {
+    "clock": {"n_bit_counter": 1, "init_freq": 0},
+    "sieve": {},
+    "s3fifo": {"small_size_ratio": 0.10, "ghost_size_ratio": 0.90, "move_to_main_threshold": 2},
+    "twoq": {"a_in_size_ratio": 0.25, "a_out_size_ratio": 0.50},
+    "arc": {},
+}
 _MODES = ("layered", "versions", "full", "flat")
 _INT32_MAX = np.iinfo(np.int32).max
 
@@ -153,6 +162,90 @@ def _item_tables(mode, catalog, capacity):
     return n_items, item_sizes, spans, version_sizes
 
 
+def policy_params(policy: str, capacity: float, options) -> tuple:
+    """A queue policy's kernel parameters (:mod:`layercache.kernels.lists`) from its options."""
+    if options is None:
+        options = {}
+    if not isinstance(options, dict):
+        raise ValueError(f"options must be a dict, got {type(options).__name__}")
+    known = POLICY_OPTIONS.get(policy, {})
+    unknown = sorted(set(options) - set(known))
+    if unknown:
+        raise ValueError(f"options {unknown} do not apply to policy {policy!r}; it takes {sorted(known) or 'none'}")
+    opts = {**known, **options}
+    for name, value in opts.items():
+        if isinstance(value, bool) or not isinstance(value, numbers.Real) or not np.isfinite(value):
+            raise ValueError(f"option {name} must be a finite number, got {value!r}")
+    if policy == "clock":
+        bits, init = opts["n_bit_counter"], opts["init_freq"]
+        if bits != int(bits) or not 1 <= bits <= 30:
+            raise ValueError(f"option n_bit_counter must be an integer in 1..30, got {bits!r}")
+        if init != int(init) or not 0 <= init < 2 ** int(bits):
+            raise ValueError(f"option init_freq must be an integer in 0..2**n_bit_counter - 1, got {init!r}")
+        return (float(2 ** int(bits) - 1), float(init))
+    ratios = [k for k in opts if k.endswith("_ratio")]
+    for name in ratios:
+        if not 0 < opts[name] < 1:
+            raise ValueError(f"option {name} must lie in (0, 1), got {opts[name]!r}")
+    whole = np.floor(capacity)  # libCacheSim's cache sizes are integers
+    if policy == "s3fifo":
+        threshold = opts["move_to_main_threshold"]
+        if threshold != int(threshold) or threshold < 1:
+            raise ValueError(f"option move_to_main_threshold must be an integer >= 1, got {threshold!r}")
+        small = float(np.floor(whole * opts["small_size_ratio"]))
+        if small < 1:
+            raise ValueError(f"capacity {capacity!r} is too small for s3fifo: its small queue, "
+                             f"int(capacity * small_size_ratio), must be >= 1 (as in libCacheSim)")
+        return (small, float(np.floor(whole * opts["ghost_size_ratio"])), float(threshold))
+    if policy == "twoq":
+        return (float(np.floor(whole * opts["a_in_size_ratio"])), float(np.floor(whole * opts["a_out_size_ratio"])))
+    return ()
+
+
+@dataclass(frozen=True)
+class _Trace:
+    """A validated trace in the driver's form (see :func:`_prepare_trace`)."""
+
+    mode: str
+    objects: np.ndarray  # int32/int64 dense ids
+    versions: np.ndarray  # int8, empty in flat mode
+    n_layers: int
+    n_items: int  # flat mode; versioned modes take it from the item tables
+    catalog: Catalog | None
+    req_sizes: np.ndarray  # float64 per request (flat mode with sizes), else empty
+
+
+def _prepare_trace(objects, versions, catalog, sizes, layered, full_object_only) -> _Trace:
+    """Validate and convert a trace once (shared by :func:`simulate` and the curves)."""
+    if np.asarray(objects).dtype.kind in "USO":  # string ids (labels), a classic or unit-catalog trace
+        if catalog is not None:
+            raise ValueError("objects must be integer ids 0..N-1 with a catalog; string ids need catalog=None")
+        from .remap import remap_ids
+
+        objects, _ = remap_ids(objects)
+    objects = _as_int_array(objects, "objects")
+    n = objects.shape[0]
+    if versions is None and catalog is not None:
+        if catalog.n_layers != 1:
+            raise ValueError(f"versions are required with a catalog of L = {catalog.n_layers} layers")
+        versions = np.ones(n, dtype=np.int8)
+    if versions is None:
+        if full_object_only:
+            raise ValueError("full_object_only needs a versioned trace (versions and/or a catalog)")
+        if objects.size and int(objects.min()) < 0:
+            raise ValueError(f"objects must be non-negative integer ids, found {int(objects.min())}")
+        objects = _dense_objects(objects)
+        req_sizes = np.empty(0) if sizes is None else _check_sizes(sizes, n)
+        n_items = int(objects.max()) + 1 if n else 1
+        return _Trace("flat", objects, np.empty(0, dtype=np.int8), 1, n_items, None, req_sizes)
+    if sizes is not None:
+        raise ValueError("sizes are per-request sizes of classic traces; give versioned traces a catalog "
+                         "(layercache.layer_trace builds one from a real trace's request sizes)")
+    versions = _as_int_array(versions, "versions")
+    mode, objects, versions, catalog = _versioned_inputs(objects, versions, catalog, layered, full_object_only)
+    return _Trace(mode, objects, versions, catalog.n_layers, 0, catalog, np.empty(0))
+
+
 def simulate(
     objects,
     versions=None,
@@ -166,6 +259,7 @@ def simulate(
     full_object_only: bool = False,
     bypass: bool = False,
     per_request: bool = False,
+    options: dict | None = None,
 ) -> SimulationResult:
     """Simulate a cache on a trace and count hits.
 
@@ -182,12 +276,14 @@ def simulate(
     versions : array_like of int, shape (n,), optional
         Requested versions, 1-based (``1..L``). ``None``: a classic trace of
         object ids, unless ``catalog`` is given with ``L == 1``.
-    policy : {"lru", "fifo", "lfu", "perfect_lfu", "belady"}
+    policy : {"lru", "fifo", "lfu", "perfect_lfu", "belady", "clock", "sieve", "s3fifo", "twoq", "arc"}
         ``lfu`` counts in-cache requests only (count restarts at
         admission; ties: the item whose count reached its value first leaves
         first); ``perfect_lfu`` counts every request ever made for an item.
         ``belady`` evicts the item used farthest in the future, computed from
-        this trace.
+        this trace. The queue policies follow libCacheSim's implementations
+        exactly (each module of :mod:`layercache.kernels` states its
+        algorithm): CLOCK, SIEVE, S3-FIFO, 2Q, ARC.
     capacity : float
         Cache size in size units, finite and > 0. An item larger than it is
         never admitted; in layered mode neither is a layer j whose object's
@@ -214,6 +310,13 @@ def simulate(
     per_request : bool
         Also return the number of items served per request (see
         :class:`~layercache.SimulationResult`).
+    options : dict, optional
+        Parameters of a queue policy, default libCacheSim's (:data:`POLICY_OPTIONS`):
+        clock ``n_bit_counter`` (1), ``init_freq`` (0); s3fifo
+        ``small_size_ratio`` (0.10), ``ghost_size_ratio`` (0.90),
+        ``move_to_main_threshold`` (2); twoq ``a_in_size_ratio`` (0.25),
+        ``a_out_size_ratio`` (0.50). Queue sizes are ``int(capacity * ratio)``
+        as in libCacheSim.
 
     Returns
     -------
@@ -225,18 +328,19 @@ def simulate(
     Raises
     ------
     ValueError
-        Unknown policy, capacity not finite and > 0, versions outside 1..L,
+        Unknown policy or option, capacity not finite and > 0, versions outside 1..L,
         objects outside the catalog, sizes not > 0 or of the wrong length,
         warmup outside 0..n.
     """
     result, _ = _simulate(
-        objects, versions, policy, capacity, catalog, sizes, layered, warmup, full_object_only, bypass, per_request
+        objects, versions, policy, capacity, catalog, sizes, layered, warmup, full_object_only, bypass, per_request,
+        options,
     )
     return result
 
 
 def _simulate(objects, versions, policy, capacity, catalog, sizes, layered, warmup, full_object_only, bypass,
-              per_request):
+              per_request, options=None):
     """:func:`simulate`, also returning the final cache state (for tests)."""
     from .kernels import driver  # numba loads on first simulation, not on import
     from .kernels.state import new_state
@@ -246,41 +350,16 @@ def _simulate(objects, versions, policy, capacity, catalog, sizes, layered, warm
     if bypass and policy != "belady":
         raise ValueError("bypass applies to policy='belady' only")
     capacity = _check_capacity(capacity)
-    if np.asarray(objects).dtype.kind in "USO":  # string ids (labels), a classic or unit-catalog trace
-        if catalog is not None:
-            raise ValueError("objects must be integer ids 0..N-1 with a catalog; string ids need catalog=None")
-        from .remap import remap_ids
-
-        objects, _ = remap_ids(objects)
-    objects = _as_int_array(objects, "objects")
+    params = policy_params(policy, capacity, options)
+    trace = _prepare_trace(objects, versions, catalog, sizes, layered, full_object_only)
+    mode, objects, versions, n_layers, req_sizes = trace.mode, trace.objects, trace.versions, trace.n_layers, trace.req_sizes
     n = objects.shape[0]
     warmup = _check_warmup(warmup, n)
-    if versions is None and catalog is not None:
-        if catalog.n_layers != 1:
-            raise ValueError(f"versions are required with a catalog of L = {catalog.n_layers} layers")
-        versions = np.ones(n, dtype=np.int8)
-    if versions is None:
-        if full_object_only:
-            raise ValueError("full_object_only needs a versioned trace (versions and/or a catalog)")
-        mode = "flat"
-        if objects.size and int(objects.min()) < 0:
-            raise ValueError(f"objects must be non-negative integer ids, found {int(objects.min())}")
-        objects = _dense_objects(objects)
-        req_sizes = np.empty(0) if sizes is None else _check_sizes(sizes, n)
-        n_items = int(objects.max()) + 1 if n else 1
+    if mode == "flat":
+        n_items = trace.n_items
         item_sizes = spans = version_sizes = np.empty(0)
-        versions = np.empty(0, dtype=np.int8)
-        n_layers = 1
     else:
-        if sizes is not None:
-            raise ValueError("sizes are per-request sizes of classic traces; give versioned traces a catalog "
-                             "(layercache.layer_trace builds one from a real trace's request sizes)")
-        versions = _as_int_array(versions, "versions")
-        mode, objects, versions, catalog = _versioned_inputs(objects, versions, catalog, layered, full_object_only)
-        n_items, item_sizes, spans, version_sizes = _item_tables(mode, catalog, capacity)
-        req_sizes = np.empty(0)
-        n_layers = catalog.n_layers
-
+        n_items, item_sizes, spans, version_sizes = _item_tables(mode, trace.catalog, capacity)
     if n_items >= _INT32_MAX:
         raise ValueError(f"at most 2**31 - 2 cacheable items are supported, this trace needs {n_items}")
     code = POLICIES.index(policy)
@@ -295,7 +374,7 @@ def _simulate(objects, versions, policy, capacity, catalog, sizes, layered, warm
         nexts = np.empty(0, dtype=np.int32)
     unit = req_sizes.size == 0 and item_sizes.size == 0
     n_accesses = int(versions.sum(dtype=np.int64)) if mode == "layered" else n
-    state = new_state(n_items, policy, unit_sizes=unit, n_accesses=n_accesses)
+    state = new_state(n_items, policy, unit_sizes=unit, n_accesses=n_accesses, params=params)
     record = np.zeros(n if per_request else 0, dtype=np.int8)
     counts = np.zeros(4, dtype=np.int64)
     volumes = np.zeros(2)

@@ -33,6 +33,7 @@ from . import paths
 #: Studies in the order they run.
 STUDIES = [
     "lc_hit_vs_cache",
+    "lc_modern_policies",
     "lc_layers_help",
     "lc_hit_vs_alpha",
     "q_latency_calibration",

@@ -22,13 +22,19 @@ Requests ``t < warmup`` update the cache but are not counted.
 import numpy as np
 from numba import njit
 
+from .arc import arc_access
 from .belady import belady_access
+from .clock import clock_access
 from .lfu import lfu_access, perfect_lfu_access
 from .prefetch import prefetch
 from .recency import recency_hit, recency_insert, recency_is_live
+from .s3fifo import s3fifo_access
+from .sieve import sieve_access
+from .twoq import twoq_access
 
-# policy codes
+# policy codes (the order of layercache.simulation.POLICIES)
 LRU, FIFO, LFU, PERFECT_LFU, BELADY = 0, 1, 2, 3, 4
+CLOCK, SIEVE, S3FIFO, TWOQ, ARC = 5, 6, 7, 8, 9
 # mode codes
 LAYERED, VERSIONS, FULL, FLAT = 0, 1, 2, 3
 # requests between prefetching an item's table entries and using them, and
@@ -126,7 +132,17 @@ def _layer_next_uses(chain, bits, t, k, out):
 
 @njit(cache=True, inline="always")
 def _access(policy, slots, pos, keys, links, isize, fstate, istate, item, size, capacity, next_use, tie, bypass):
-    """Access ``item`` under a heap or bucket policy; return True on a hit."""
+    """Access ``item`` under a heap, bucket or queue policy; return True on a hit."""
+    if policy == CLOCK:
+        return clock_access(links, pos, keys, isize, fstate, istate, item, size, capacity)
+    if policy == SIEVE:
+        return sieve_access(links, pos, keys, isize, fstate, istate, item, size, capacity)
+    if policy == S3FIFO:
+        return s3fifo_access(links, pos, keys, isize, fstate, istate, item, size, capacity)
+    if policy == TWOQ:
+        return twoq_access(links, pos, keys, isize, fstate, istate, item, size, capacity)
+    if policy == ARC:
+        return arc_access(links, pos, keys, isize, fstate, istate, item, size, capacity)
     if policy == BELADY:
         return belady_access(slots, pos, isize, fstate, istate, item, size, capacity, next_use, tie, bypass)
     if policy == LFU:
@@ -209,9 +225,9 @@ def _loop(policy, mode, objects, versions, n_layers, item_sizes, spans, version_
                         prefetch(isize, behind)  # read if the tail evicts
             else:
                 prefetch(pos, ahead)
-                if policy == LFU:
+                if policy == LFU or policy >= CLOCK:
                     prefetch(links, 2 * ahead)
-                if policy == PERFECT_LFU:
+                if policy == PERFECT_LFU or policy >= CLOCK:
                     prefetch(keys, ahead)
                 if isize.size > 0:
                     prefetch(isize, ahead)
@@ -341,4 +357,45 @@ def run_belady(mode, objects, versions, n_layers, item_sizes, spans, version_siz
           capacity, warmup, nexts, bypass, state, per_request, uses, counts, volumes)
 
 
-RUNNERS = (run_lru, run_fifo, run_lfu, run_perfect_lfu, run_belady)  # indexed by policy code
+@njit(cache=True, _nrt=False)
+def run_clock(mode, objects, versions, n_layers, item_sizes, spans, version_sizes, req_sizes, capacity, warmup,
+              nexts, bypass, state, per_request, uses, counts, volumes):
+    """clock policy: see :func:`_loop`."""
+    _loop(CLOCK, mode, objects, versions, n_layers, item_sizes, spans, version_sizes, req_sizes,
+          capacity, warmup, nexts, bypass, state, per_request, uses, counts, volumes)
+
+
+@njit(cache=True, _nrt=False)
+def run_sieve(mode, objects, versions, n_layers, item_sizes, spans, version_sizes, req_sizes, capacity, warmup,
+              nexts, bypass, state, per_request, uses, counts, volumes):
+    """sieve policy: see :func:`_loop`."""
+    _loop(SIEVE, mode, objects, versions, n_layers, item_sizes, spans, version_sizes, req_sizes,
+          capacity, warmup, nexts, bypass, state, per_request, uses, counts, volumes)
+
+
+@njit(cache=True, _nrt=False)
+def run_s3fifo(mode, objects, versions, n_layers, item_sizes, spans, version_sizes, req_sizes, capacity, warmup,
+               nexts, bypass, state, per_request, uses, counts, volumes):
+    """s3fifo policy: see :func:`_loop`."""
+    _loop(S3FIFO, mode, objects, versions, n_layers, item_sizes, spans, version_sizes, req_sizes,
+          capacity, warmup, nexts, bypass, state, per_request, uses, counts, volumes)
+
+
+@njit(cache=True, _nrt=False)
+def run_twoq(mode, objects, versions, n_layers, item_sizes, spans, version_sizes, req_sizes, capacity, warmup,
+             nexts, bypass, state, per_request, uses, counts, volumes):
+    """twoq policy: see :func:`_loop`."""
+    _loop(TWOQ, mode, objects, versions, n_layers, item_sizes, spans, version_sizes, req_sizes,
+          capacity, warmup, nexts, bypass, state, per_request, uses, counts, volumes)
+
+
+@njit(cache=True, _nrt=False)
+def run_arc(mode, objects, versions, n_layers, item_sizes, spans, version_sizes, req_sizes, capacity, warmup,
+            nexts, bypass, state, per_request, uses, counts, volumes):
+    """arc policy: see :func:`_loop`."""
+    _loop(ARC, mode, objects, versions, n_layers, item_sizes, spans, version_sizes, req_sizes,
+          capacity, warmup, nexts, bypass, state, per_request, uses, counts, volumes)
+
+
+RUNNERS = (run_lru, run_fifo, run_lfu, run_perfect_lfu, run_belady, run_clock, run_sieve, run_s3fifo, run_twoq,
+           run_arc)  # indexed by policy code

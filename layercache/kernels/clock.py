@@ -1,0 +1,39 @@
+"""CLOCK (FIFO with reinsertion), as libCacheSim's ``Clock``.
+
+One queue (:mod:`.lists`, queue 0) with a frequency counter per item
+(``keys``). A hit raises the counter by one up to ``max_freq =
+2**n_bit_counter - 1`` (default 1 bit: the reference bit). A miss inserts
+at the head with counter 0. To make room, the tail is examined: a counter
+>= 1 is decremented and the item moved to the head (a second chance), a
+counter of 0 is evicted; repeated until the new item fits. An item larger
+than the capacity is not admitted and evicts nothing. Parameters:
+``fstate[PARAMS] = max_freq``, ``fstate[PARAMS + 1] = init_freq`` (the
+counter of a new item, default 0).
+"""
+
+from numba import njit
+
+from .lists import cached_bytes, PARAMS, q_push, q_remove, q_tail, size_of
+
+
+@njit(cache=True, _nrt=False)  # not inlined: keeps every run_* small to compile
+def clock_access(links, pos, freq, isize, fstate, istate, item, size, capacity):
+    """Access ``item``; return True on a hit."""
+    if pos[item] >= 0:
+        if freq[item] < fstate[PARAMS]:
+            freq[item] += 1
+        return True
+    if size > capacity:
+        return False
+    while cached_bytes(fstate) + size > capacity:
+        victim = q_tail(istate, 0)
+        vsize = size_of(isize, victim)
+        q_remove(links, pos, istate, fstate, victim, vsize)
+        if freq[victim] >= 1:  # a second chance; otherwise it stays evicted
+            freq[victim] -= 1
+            q_push(links, pos, istate, fstate, 0, victim, vsize)
+    q_push(links, pos, istate, fstate, 0, item, size)
+    freq[item] = fstate[PARAMS + 1]
+    if isize.size > 0:
+        isize[item] = size
+    return False
