@@ -30,8 +30,13 @@ def mixed_grid():
 
 
 def slow(i, seed):
-    """A quarter of a second of work; logs each call to $SWEEP_TEST_LOG."""
-    time.sleep(0.25)
+    """A quarter of a second of work; logs each call to $SWEEP_TEST_LOG.
+
+    Configurations ``i >= $SWEEP_TEST_BLOCK_FROM`` take 10 s instead, so that a
+    test can interrupt a run that is certainly still going, however loaded the
+    machine is.
+    """
+    time.sleep(10.0 if i >= int(os.environ.get("SWEEP_TEST_BLOCK_FROM", 1 << 30)) else 0.25)
     with open(os.environ["SWEEP_TEST_LOG"], "a") as fh:
         fh.write(f"{i}\n")
     return {"twice": 2 * i, "draw": float(np.random.default_rng(seed).random())}

@@ -93,8 +93,10 @@ def test_results_are_stored_and_reused(tmp_path):
     pd.testing.assert_frame_equal(first, again.iloc[:3], check_exact=True)
 
 
-def _start(store, log):
+def _start(store, log, block_from=None):
     env = dict(os.environ, SWEEP_TEST_LOG=str(log), PYTHONPATH=os.pathsep.join([str(HERE), str(ROOT)]))
+    if block_from is not None:
+        env["SWEEP_TEST_BLOCK_FROM"] = str(block_from)
     return subprocess.Popen([sys.executable, "-c", f"import sweep_tasks; sweep_tasks.run_slow({str(store)!r})"],
                             env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
@@ -106,10 +108,11 @@ def _stored(store):
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGKILL], ids=["SIGINT", "SIGKILL"])
 def test_killed_sweep_resumes_with_only_the_missing_configurations(tmp_path, sig):
     store = tmp_path / "store"
-    proc = _start(store, tmp_path / "first.log")
+    proc = _start(store, tmp_path / "first.log", block_from=12)  # 12.. take 10 s each: still running when signalled
     deadline = time.monotonic() + 120
     while _stored(store) < 8 and time.monotonic() < deadline and proc.poll() is None:
         time.sleep(0.05)
+    assert proc.poll() is None, proc.communicate()
     proc.send_signal(sig)
     _, err = proc.communicate(timeout=60)
     assert proc.returncode == (130 if sig == signal.SIGINT else -signal.SIGKILL)
@@ -117,7 +120,6 @@ def test_killed_sweep_resumes_with_only_the_missing_configurations(tmp_path, sig
         assert "sweep interrupted" in err and "Traceback" not in err
     done = _stored(store)
     assert 8 <= done < 24
-    time.sleep(0.6)  # orphaned workers of the killed run finish their last call
 
     rerun = _start(store, tmp_path / "rerun.log")
     out, err = rerun.communicate(timeout=120)
