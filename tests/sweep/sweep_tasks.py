@@ -1,6 +1,7 @@
 """Sweep functions for the sweep tests: module-level, so worker processes can import them."""
 
 import os
+import signal
 import sys
 import time
 
@@ -44,6 +45,8 @@ def slow(i, seed):
 
 def run_slow(store, n=24):
     """``python -c 'import sweep_tasks; sweep_tasks.run_slow(STORE)'``: exit 130 on Ctrl-C."""
+    # as at a terminal: a test runner started in the background (``cmd &`` in a script) passes SIGINT on ignored
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
         table = lc.sweep(slow, {"i": list(range(n))}, backend="processes", workers=2, store=store)
     except KeyboardInterrupt:
