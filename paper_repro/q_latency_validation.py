@@ -32,7 +32,11 @@ def compute(quick: bool = True):
 
 
 def plot(table):
-    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(11, 4.4))
+    err = table.assign(fit=table["rel_err"].abs(), out=table["rel_err_left_out"].abs())
+    pairs = err.groupby(["model", "gpu", "tensor_parallel"])[["fit", "out"]].median().reset_index()
+    # one readable row per (model, GPU, TP) pair on the right
+    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(12, max(4.4, 0.17 * len(pairs) + 1.2)),
+                                   gridspec_kw={"width_ratios": [1, 1]})
     markers = dict(linear="o", attention="^", iteration="s")
     colors = dict(zip(sorted(table["gpu"].unique()), plt.rcParams["axes.prop_cycle"].by_key()["color"]))
     for (gpu, scope), sub in table.groupby(["gpu", "scope"]):
@@ -45,15 +49,14 @@ def plot(table):
     ax1.set(xlabel="measured time (ms, all layers)", ylabel="predicted time (ms)",
             title="fitted factors per GPU class (dotted: +-15%)")
     ax1.legend(fontsize=7, loc="upper left")
-    err = table.assign(fit=table["rel_err"].abs(), out=table["rel_err_left_out"].abs())
-    pairs = err.groupby(["model", "gpu", "tensor_parallel"])[["fit", "out"]].median().reset_index()
     labels = [f"{m} {g} TP{t}" for m, g, t in zip(pairs["model"], pairs["gpu"], pairs["tensor_parallel"])]
     y = np.arange(len(pairs))
     ax2.barh(y - 0.2, 100 * pairs["fit"], height=0.4, label="fitted on this GPU")
     ax2.barh(y + 0.2, 100 * pairs["out"], height=0.4, label="GPU left out of the fit")
     ax2.axvline(15, color="k", lw=0.8, ls=":")
     ax2.axvline(30, color="k", lw=0.8, ls="--")
-    ax2.set_yticks(y, labels, fontsize=6)
+    ax2.set_yticks(y, labels, fontsize=7)
+    ax2.set_ylim(-0.8, len(pairs) - 0.2)
     ax2.set(xlabel="median |relative error| (%)", title="error per (model, GPU, TP); targets 15% / 30%")
     ax2.legend(fontsize=7, loc="lower right")
     fig.tight_layout()
