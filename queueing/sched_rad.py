@@ -54,7 +54,32 @@ from ._batching import chunk_prefills, decode_running_in_order
 from .engine import admit, batch_clear, launch, next_decision, waiting_peek, waiting_pop
 from .kv import kv_fits
 
-__all__ = ["build_rad", "run_rad"]
+__all__ = ["build_rad", "run_rad", "check_rad_params"]
+
+
+def check_rad_params(params, token_budget):
+    """Raise ``ValueError`` naming the parameter when RAD's parameters are out of range.
+
+    Parameters
+    ----------
+    params : dict
+        ``tile`` (integer >= 1, tokens), ``prefills_per_cycle`` (integer
+        >= 1), ``kv_reserve`` (fraction of the KV blocks in [0, 1)) and,
+        for ``"rad"``, ``decode_budget`` (integer in [0, token_budget)).
+    token_budget : int
+        Must be a multiple of ``tile``.
+    """
+    for name in ("tile", "prefills_per_cycle"):
+        v = params[name]
+        if v != int(v) or v < 1:
+            raise ValueError(f"{name} must be an integer >= 1, got {v!r}")
+    if not 0.0 <= params["kv_reserve"] < 1.0:
+        raise ValueError(f"kv_reserve must be a fraction of the KV blocks in [0, 1), got {params['kv_reserve']!r}")
+    if token_budget % int(params["tile"]):
+        raise ValueError(f"RAD needs token_budget ({token_budget}) to be a multiple of tile ({int(params['tile'])})")
+    bd = params.get("decode_budget", 0.0)
+    if bd != int(bd) or not 0 <= bd < token_budget:
+        raise ValueError(f"decode_budget must be an integer in [0, token_budget = {token_budget}), got {bd!r}")
 
 
 @njit(cache=True)
