@@ -127,10 +127,11 @@ def _saturated(scheduler, latency, n, factor=1.25, seed=11, **kw):
     return win, cap_w
 
 
-@pytest.mark.parametrize("latency", ["intercept-free", "calibrated"])
-def test_saturated_service_rate_matches_fluid(latency):
+@pytest.mark.parametrize("latency, kv", [("intercept-free", BIG_KV), ("calibrated", BIG_KV), ("calibrated", 235_728)])
+def test_saturated_service_rate_matches_fluid(latency, kv):
+    """At the default KV the decode population is memory-bound (< one tile) and pays recompute."""
     lat = q.intercept_free_tile_latency() if latency == "intercept-free" else None
-    win, cap_w = _saturated("rad-alternating", lat, 4000, kv_capacity_tokens=BIG_KV)
+    win, cap_w = _saturated("rad-alternating", lat, 4000, kv_capacity_tokens=kv)
     assert win.min_backlog > 0
     assert win.service_rate == pytest.approx(cap_w, rel=0.015)
 
