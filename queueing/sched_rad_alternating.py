@@ -44,7 +44,10 @@ is lambda*. With a per-iteration intercept (the calibrated model) a
 ``B`` rows, and it falls short of Sarathi-Serve and of ``"rad"``
 (:mod:`queueing.sched_rad`), which put the decodes in the prefill batches.
 Under KV pressure the decode population stays below ``T`` and decode batches
-are partial. The scheduler never reads output lengths.
+are partial. Decodes wait through each prefill mode, so TBT gaps span whole
+prefill modes (ShareGPT4 at 1.4 req/s, testbed rules: p99 TBT 0.77 s against
+0.08 s for ``"rad"``, median TTFT 0.31 s against 0.46 s). The scheduler never
+reads output lengths.
 
 Parameters (``cfg.sched_params``, registered as ``"rad-alternating"`` in
 :mod:`queueing.registry`): ``tile`` (128), ``prefills_per_cycle`` (8),
