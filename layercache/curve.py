@@ -238,6 +238,7 @@ def stack_counts(trace, caps, warmup, groups=None, n_groups=1):
         last.fill(-1)
         live.fill(0)
         tree.fill(0.0)
+        weight.fill(0.0)
         admit_limit = float(grid[first])
         checked = thresholds if thresholds.max() > admit_limit else np.empty(0)
         edges = np.arange(_BUCKETS + 2) * (grid[stop - 1] / _BUCKETS)
