@@ -176,13 +176,16 @@ def requested_totals(trace, warmup):
         volume = float(trace.req_sizes[warmup:].sum()) if trace.req_sizes.size else float(n)
         return n, n, volume
     cat = trace.catalog
-    table = cat.layered_version_sizes if trace.mode == "layered" else cat.version_sizes
-    volume, layers, step = 0.0, 0, 1 << 20  # in chunks: no trace-sized temporaries
+    table = (cat.layered_version_sizes if trace.mode == "layered" else cat.version_sizes).ravel()
+    versions = trace.versions[warmup:]
+    layers = int(np.sum(versions, dtype=np.int64)) if trace.mode == "layered" else n
+    if trace.mode == "layered" and np.all(cat.layer_sizes == (cat.layer_sizes > 0)):
+        return n, layers, float(layers)  # unit layers: a version of l layers is l bytes
+    volume, step = 0.0, 1 << 20  # in chunks: no trace-sized temporaries
     for lo in range(0, n, step):
-        versions = trace.versions[warmup + lo:warmup + lo + step].astype(np.int64)
-        volume += float(table[objects[lo:lo + step], versions - 1].sum())
-        layers += int(versions.sum())
-    return n, layers if trace.mode == "layered" else n, volume
+        index = objects[lo:lo + step].astype(np.int64) * cat.n_layers + versions[lo:lo + step] - 1
+        volume += float(table[index].sum())
+    return n, layers, volume
 
 
 def _stack_curve(objects, versions, caps, catalog, sizes, layered, warmup, full_object_only):
