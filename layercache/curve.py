@@ -188,6 +188,11 @@ def requested_totals(trace, warmup):
     return n, layers, volume
 
 
+def _cumulate(histogram, starts, stops):
+    """Hits at each capacity from the histogram of the smallest capacity that hits, pass by pass."""
+    return np.concatenate([np.cumsum(histogram[:, a:b], axis=1) for a, b in zip(starts, stops)], axis=1)
+
+
 def _stack_curve(objects, versions, caps, catalog, sizes, layered, warmup, full_object_only):
     trace = _prepare_trace(objects, versions, catalog, sizes, layered, full_object_only)
     return stack_frame(trace, caps, _check_warmup(warmup, trace.objects.shape[0]))
@@ -225,7 +230,7 @@ def stack_counts(trace, caps, warmup, groups=None, n_groups=1):
                              side="right")
     starts = np.flatnonzero(np.r_[True, admits[1:] != admits[:-1]])
     stops = np.r_[starts[1:], k]
-    hits = np.zeros(n_groups * (k + 1), dtype=np.int64)
+    hits = np.zeros(n_groups * k, dtype=np.int64)
     layer_hits = np.zeros_like(hits)
     bytes_hit = np.zeros(hits.size)
     slots = (2 * n_items // 64 + 2) * 64
@@ -249,7 +254,7 @@ def stack_counts(trace, caps, warmup, groups=None, n_groups=1):
         stack_pass(mode_code, trace.objects, trace.versions, trace.n_layers, item_sizes, checked, version_sizes,
                    admit_limit, grid, int(first), int(stop), lookup, warmup, groups, last, owner, weight, live, tree,
                    hits, layer_hits, bytes_hit)
-    hits, layer_hits, bytes_hit = (np.cumsum(a.reshape(n_groups, k + 1), axis=1)[:, :k]
+    hits, layer_hits, bytes_hit = (_cumulate(a.reshape(n_groups, k), starts, stops)
                                    for a in (hits, layer_hits, bytes_hit))
     if trace.mode != "layered":
         layer_hits = hits

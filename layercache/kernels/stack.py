@@ -176,11 +176,12 @@ def stack_pass(mode, objects, versions, n_layers, item_sizes, thresholds, versio
         Scratch, zero on entry: the size of each live slot's item, 0 elsewhere.
     live : uint64, shape (m // 64,); tree : float64, shape (m // 64 + 1,)
         Scratch, zero on entry.
-    hits, layer_hits : int64, shape (G * (K + 1),); bytes_hit : float64, same shape
-        Difference arrays, one row of K + 1 per group, added to: a request
-        (in layered mode also each run of layers) that hits from ``caps[g]``
-        on adds at ``g`` and subtracts at ``stop`` of its row.
-        ``layer_hits`` is left alone outside layered mode.
+    hits, layer_hits : int64, shape (G * K,); bytes_hit : float64, same shape
+        Histograms, one row of K per group, added to: a request (in layered
+        mode also each run of layers) that hits from ``caps[g]`` on (up to
+        ``caps[stop - 1]``) adds at ``g`` of its row, so the hits at
+        ``caps[g]`` are the sum over ``first..g``. ``layer_hits`` is left
+        alone outside layered mode.
     """
     n = objects.size
     m = owner.size
@@ -204,13 +205,14 @@ def stack_pass(mode, objects, versions, n_layers, item_sizes, thresholds, versio
             for s in range(cur << 6, nxt):
                 open_bytes += 1.0 if unit else weight[s]
             sealed = _fenwick_prefix(tree, cur - 1)
-        row = groups[t] * (caps.size + 1) if groups.size > 0 else 0
+        row = groups[t] * caps.size if groups.size > 0 else 0
         counted = t >= warmup
         admitted = k
         if thresholds.size > 0:
             while admitted > 0 and thresholds[base + admitted - 1] > admit_limit:
                 admitted -= 1
         need = inf if admitted < k else 0.0  # the request hits at capacities >= need
+        need_g = first  # the index of the smallest capacity >= need
         volume = 0.0  # bytes of the admitted layers
         if unit:
             volume = float(admitted)
@@ -233,20 +235,23 @@ def stack_pass(mode, objects, versions, n_layers, item_sizes, thresholds, versio
                     run += item_sizes[base + r]
             rest = volume - newer  # bytes of this run's top layer and the layers below it
             w = p >> 6
-            if unit and (nxt - 1 - p) + rest <= near:
-                dist = float(near)  # hits at every capacity of the pass
+            close = unit and (nxt - 1 - p) + rest <= near  # then it hits at every capacity of the pass
+            if close:
+                dist = float(near)
             elif w == cur:
                 dist = rest + _bytes_above(live, weight, p)
             else:
                 dist = rest + _bytes_above(live, weight, p) + (sealed - _fenwick_prefix(tree, w)) + open_bytes
-            if mode == LAYERED and counted and dist <= top:
-                g = _first_at_least(caps, first, stop, lookup, dist)
-                layer_hits[row + g] += end - q
-                layer_hits[row + stop] -= end - q
-                if not unit:  # unit sizes: bytes hit = layers hit (the caller copies them)
-                    bytes_hit[row + g] += run
-                    bytes_hit[row + stop] -= run
-            if dist > need:
+            if counted and dist <= top:
+                g = first if close else _first_at_least(caps, first, stop, lookup, dist)
+                if mode == LAYERED:
+                    layer_hits[row + g] += end - q
+                    if not unit:  # unit sizes: bytes hit = layers hit (the caller copies them)
+                        bytes_hit[row + g] += run
+                if dist >= need:  # runs further down the object are further down the stack
+                    need = dist
+                    need_g = g
+            elif dist > need:
                 need = dist
             newer += run
             q = end
@@ -287,14 +292,12 @@ def stack_pass(mode, objects, versions, n_layers, item_sizes, thresholds, versio
             _fenwick_add(tree, pending_word, -pending)
         if not counted or need > top:
             continue
-        g = _first_at_least(caps, first, stop, lookup, need)
+        g = need_g
         hits[row + g] += 1
-        hits[row + stop] -= 1
         if mode == FULL or (mode != LAYERED and not unit):
             if mode == FULL:
                 volume = version_sizes[objects[t] * n_layers + versions[t] - 1]
             bytes_hit[row + g] += volume
-            bytes_hit[row + stop] -= volume
 
 
 @njit(cache=True, inline="always")
