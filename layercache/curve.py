@@ -18,10 +18,19 @@ consecutive distinct admission thresholds: a single pass when every item
 fits in the smallest capacity (always, for unit sizes outside layered mode).
 Items larger than some capacities make LRU non-monotone in the capacity
 (a large object that a small cache refuses cannot evict anything), which the
-groups reproduce exactly. Sizes must be integers (as in trace files) for
-bit-exact sums; a flat trace's objects must keep one size (otherwise the
-size an LRU cache holds depends on the capacity, and no one-pass method is
-exact: ValueError).
+groups reproduce exactly. A flat trace's objects must keep one size
+(otherwise the size an LRU cache holds depends on the capacity, and no
+one-pass method is exact: ValueError).
+
+Integer sizes (as in trace files; unit sizes) give bit-exact byte sums, so
+the curve equals the simulator hit for hit at every capacity. Fractional
+sizes that are not binary fractions (0.275 ...) round: the curve sums a
+distance in another order than the simulator sums its cached bytes, so an
+access whose exact distance *equals* the capacity may hit in one and miss
+in the other. Only such ties can differ: at capacities away from them (e.g.
+1/80 off the multiples of 1/40 for layers of 0.25 and 0.275) the two agree
+hit for hit, and at a tie they differ by at most the requests at exactly
+that distance (tested in ``tests/layercache/test_curve_exact.py``).
 
 Other policies, ``method="exact"``: one :func:`~layercache.simulate` per
 capacity. ``method="shards"`` / ``"minisim"``: sampled curves

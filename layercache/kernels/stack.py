@@ -10,13 +10,21 @@ an LRU cache of capacity C iff D <= C (see :mod:`layercache.curve` for why,
 and for items that a capacity does not admit). A first access has D = inf.
 
 The bytes after a slot are counted in two levels: within the slot's 64-slot
-word (a popcount for unit sizes, else the sizes of its set bits), and over
-the words after it with a Fenwick (binary indexed) tree of per-word sums.
+word (a popcount for unit sizes, else the sizes of its slots, dead slots
+weighing 0), and over the words after it as the total minus a prefix sum of
+a Fenwick (binary indexed) tree of per-word sums. Slots are handed out in
+order, so the word being filled (the *open* word) is summed apart and enters
+the tree once, when it is full: moving an item to the top costs one tree
+update (at its old word) and a query one prefix walk. A layered request
+moves its layers l..1 to the top together, and all layers of a *run* (the
+object's layers in consecutive slots) share one stack distance: one query
+per run, not per layer (see :func:`stack_pass`).
+
 Slots are recycled: when all ``2 * n_items + 64`` (rounded up to whole
 words) are used, the live ones are renumbered in order and the tree rebuilt
 in O(slots). So memory is O(n_items), not O(accesses), and the bitmap and
 the tree (one entry per 64 slots) stay in the CPU cache; the one random
-access per item access is its ``last`` entry, prefetched ahead.
+access per request is its object's ``last`` entries, prefetched ahead.
 """
 
 import numpy as np
