@@ -11,8 +11,9 @@ On one IRM Zipf(0.8) trace, in this process: a 100-point exact LRU curve
 (target: at most 3x its time, so >= 30x faster than 100 simulations) and
 against one libCacheSim LRU run (x100 for a curve; target >= 100x); the same
 for Layered LRU on a 4-layer trace (uniform versions); SHARDS at rate 0.01
-against the exact curve (target: mean absolute error <= 0.005, >= 10x
-faster). Every curve point is also checked against ``simulate`` at three
+against the exact curve (target: mean absolute error <= 0.005 over the 100
+capacities, reported for 10 hash seeds since it depends on which objects
+are sampled; >= 10x faster). Every curve point is also checked against ``simulate`` at three
 capacities. Times are CPU seconds (``time.process_time``), the fastest of
 ``--repeat`` runs; JIT compilation happens before timing.
 """
@@ -27,6 +28,9 @@ import time
 import numpy as np
 
 import layercache as lc
+
+
+SHARDS_SEEDS = 10
 
 
 def _best(fn, repeat):
@@ -83,13 +87,20 @@ def speed(n_req, n_obj, repeat):
           f"100 simulations / curve = {100 * t_sim / t_curve:.0f}x (>= 30x); "
           f"100 libCacheSim runs / curve = {100 * t_lcs / t_curve:.0f}x (>= 100x)")
 
-    t_sh, shards = _best(lambda: lc.hit_ratio_curve(objects, capacities=caps, method="shards", rate=0.01), repeat)
-    mae = float(np.mean(np.abs(shards["hit_ratio"] - exact["hit_ratio"])))
+    t_sh, _ = _best(lambda: lc.hit_ratio_curve(objects, capacities=caps, method="shards", rate=0.01), repeat)
+    errors, stated = [], []
+    for seed in range(SHARDS_SEEDS):  # the error depends on which objects the hash samples: several samples
+        shards = lc.hit_ratio_curve(objects, capacities=caps, method="shards", rate=0.01, seed=seed)
+        errors.append(np.abs(shards["hit_ratio"].to_numpy() - exact["hit_ratio"].to_numpy()))
+        stated.append(shards["hit_ratio_error"].to_numpy())
+    errors, stated = np.array(errors), np.array(stated)
+    mae = errors.mean(axis=1)
     big = caps * 0.01 >= 100
-    mae_big = float(np.mean(np.abs(shards["hit_ratio"] - exact["hit_ratio"])[big]))
-    print(f"SHARDS rate 0.01: {t_sh:.3f} s, exact curve / SHARDS = {t_curve / t_sh:.1f}x (target >= 10x); "
-          f"MAE {mae:.4f} (target <= 0.005), {mae_big:.4f} where the scaled cache holds >= 100 objects; "
-          f"mean stated error {shards['hit_ratio_error'].mean():.4f}")
+    print(f"SHARDS rate 0.01: {t_sh:.3f} s, exact curve / SHARDS = {t_curve / t_sh:.1f}x (target >= 10x)")
+    print(f"      MAE over the 100 capacities, {SHARDS_SEEDS} hash seeds: mean {mae.mean():.4f}, median "
+          f"{np.median(mae):.4f}, min {mae.min():.4f}, max {mae.max():.4f} (target <= 0.005); "
+          f"mean {errors[:, big].mean():.4f} where the scaled cache holds >= 100 objects "
+          f"(capacity >= 1%), {errors[:, ~big].mean():.4f} below; mean stated error {stated.mean():.4f}")
 
     objs4, vers4 = lc.irm_trace(lc.zipf_popularity(n_obj, 0.8), lc.version_profile(4), n_req, seed=1)
     cat = lc.Catalog.unit(n_obj, 4)
@@ -114,6 +125,39 @@ def _peak():
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
 
 
+class _AnonPeak:
+    """Peak of the process's anonymous resident memory (RssAnon), polled every 5 ms in a thread.
+
+    ``ru_maxrss`` also counts the pages of a memory-mapped file that were
+    read (the oracleGeneral reader maps the file): the kernel drops those
+    clean pages under memory pressure, so they do not bound the trace size.
+    """
+
+    def __enter__(self):
+        import threading
+
+        self.peak, self._stop = self._anon(), threading.Event()
+        self._thread = threading.Thread(target=self._poll, daemon=True)
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self._stop.set()
+        self._thread.join()
+
+    @staticmethod
+    def _anon():
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("RssAnon:"):
+                    return int(line.split()[1]) * 1024
+        return 0
+
+    def _poll(self):
+        while not self._stop.wait(0.005):
+            self.peak = max(self.peak, self._anon())
+
+
 def memory_case(kind, n_req, n_obj):
     """Peak memory of one curve in this process (run by --memory in a fresh process per case)."""
     lc.hit_ratio_curve(np.arange(1000) % 50, capacities=[1, 2])  # JIT outside
@@ -121,24 +165,29 @@ def memory_case(kind, n_req, n_obj):
     if kind == "file":
         path, n_obj = n_obj, None
         base = _rss()
-        frame = lc.sampled_curve(path, capacities=np.linspace(1e3, 5e5, 100), rate=0.01, chunk_requests=1 << 20)
+        base_anon = _AnonPeak._anon()
+        with _AnonPeak() as anon:
+            frame = lc.sampled_curve(path, capacities=np.linspace(1e3, 5e5, 100), rate=0.01, chunk_requests=1 << 20)
         size = os.path.getsize(path)
-        print(f"SHARDS of a {size / 2**20:.0f} MiB trace file (rate 0.01, 2^20-request chunks): "
-              f"peak above baseline {(_peak() - base) / 2**20:.0f} MiB "
-              f"({frame['sampled_requests'][0]:,} sampled requests)", flush=True)
+        print(f"SHARDS of a {size / 2**20:.0f} MiB trace file (rate 0.01, 2^20-request chunks, "
+              f"{frame['sampled_requests'][0]:,} sampled requests): peak anonymous memory above baseline "
+              f"{(anon.peak - base_anon) / 2**20:.0f} MiB; peak RSS above baseline {(_peak() - base) / 2**20:.0f} MiB "
+              "(counts the mapped file's pages that were read)", flush=True)
         return
     caps = np.linspace(0.001, 0.5, 100) * n_obj
-    base = _rss()
     layered = kind == "layered"
     objs, vers = lc.irm_trace(lc.zipf_popularity(n_obj, 0.8), lc.version_profile(4 if layered else 1), n_req, seed=1)
     arrays = objs.nbytes + (vers.nbytes if layered else 0)
+    base = _AnonPeak._anon()  # the trace is in memory: what the curve adds
     t0 = time.perf_counter()
-    if layered:
-        lc.hit_ratio_curve(objs, vers, capacities=caps * 4, catalog=lc.Catalog.unit(n_obj, 4))
-    else:
-        lc.hit_ratio_curve(objs, capacities=caps)
-    print(f"exact curve {kind:8s} n={n_req:.0e}: trace arrays {arrays / 2**20:.0f} MiB, peak above baseline "
-          f"{(_peak() - base) / arrays:.2f} x arrays ({time.perf_counter() - t0:.1f} s)", flush=True)
+    with _AnonPeak() as anon:
+        if layered:
+            lc.hit_ratio_curve(objs, vers, capacities=caps * 4, catalog=lc.Catalog.unit(n_obj, 4))
+        else:
+            lc.hit_ratio_curve(objs, capacities=caps)
+    print(f"exact curve {kind:8s} n={n_req:.0e}: trace arrays {arrays / 2**20:.0f} MiB; the curve adds "
+          f"{(anon.peak - base) / 2**20:.0f} MiB at its peak: trace + curve = {1 + (anon.peak - base) / arrays:.2f} x "
+          f"the arrays (target <= ~2x; {time.perf_counter() - t0:.1f} s)", flush=True)
 
 
 def memory_main(n_req, n_obj):

@@ -18,10 +18,19 @@ consecutive distinct admission thresholds: a single pass when every item
 fits in the smallest capacity (always, for unit sizes outside layered mode).
 Items larger than some capacities make LRU non-monotone in the capacity
 (a large object that a small cache refuses cannot evict anything), which the
-groups reproduce exactly. Sizes must be integers (as in trace files) for
-bit-exact sums; a flat trace's objects must keep one size (otherwise the
-size an LRU cache holds depends on the capacity, and no one-pass method is
-exact: ValueError).
+groups reproduce exactly. A flat trace's objects must keep one size
+(otherwise the size an LRU cache holds depends on the capacity, and no
+one-pass method is exact: ValueError).
+
+Integer sizes (as in trace files; unit sizes) give bit-exact byte sums, so
+the curve equals the simulator hit for hit at every capacity. Fractional
+sizes that are not binary fractions (0.275 ...) round: the curve sums a
+distance in another order than the simulator sums its cached bytes, so an
+access whose exact distance *equals* the capacity may hit in one and miss
+in the other. Only such ties can differ: at capacities away from them (e.g.
+1/80 off the multiples of 1/40 for layers of 0.25 and 0.275) the two agree
+hit for hit, and at a tie they differ by at most the requests at exactly
+that distance (tested in ``tests/layercache/test_curve_exact.py``).
 
 Other policies, ``method="exact"``: one :func:`~layercache.simulate` per
 capacity. ``method="shards"`` / ``"minisim"``: sampled curves
@@ -176,13 +185,21 @@ def requested_totals(trace, warmup):
         volume = float(trace.req_sizes[warmup:].sum()) if trace.req_sizes.size else float(n)
         return n, n, volume
     cat = trace.catalog
-    table = cat.layered_version_sizes if trace.mode == "layered" else cat.version_sizes
-    volume, layers, step = 0.0, 0, 1 << 20  # in chunks: no trace-sized temporaries
+    table = (cat.layered_version_sizes if trace.mode == "layered" else cat.version_sizes).ravel()
+    versions = trace.versions[warmup:]
+    layers = int(np.sum(versions, dtype=np.int64)) if trace.mode == "layered" else n
+    if trace.mode == "layered" and np.all(cat.layer_sizes == (cat.layer_sizes > 0)):
+        return n, layers, float(layers)  # unit layers: a version of l layers is l bytes
+    volume, step = 0.0, 1 << 20  # in chunks: no trace-sized temporaries
     for lo in range(0, n, step):
-        versions = trace.versions[warmup + lo:warmup + lo + step].astype(np.int64)
-        volume += float(table[objects[lo:lo + step], versions - 1].sum())
-        layers += int(versions.sum())
-    return n, layers if trace.mode == "layered" else n, volume
+        index = objects[lo:lo + step].astype(np.int64) * cat.n_layers + versions[lo:lo + step] - 1
+        volume += float(table[index].sum())
+    return n, layers, volume
+
+
+def _cumulate(histogram, starts, stops):
+    """Hits at each capacity from the histogram of the smallest capacity that hits, pass by pass."""
+    return np.concatenate([np.cumsum(histogram[:, a:b], axis=1) for a, b in zip(starts, stops)], axis=1)
 
 
 def _stack_curve(objects, versions, caps, catalog, sizes, layered, warmup, full_object_only):
@@ -222,7 +239,7 @@ def stack_counts(trace, caps, warmup, groups=None, n_groups=1):
                              side="right")
     starts = np.flatnonzero(np.r_[True, admits[1:] != admits[:-1]])
     stops = np.r_[starts[1:], k]
-    hits = np.zeros(n_groups * (k + 1), dtype=np.int64)
+    hits = np.zeros(n_groups * k, dtype=np.int64)
     layer_hits = np.zeros_like(hits)
     bytes_hit = np.zeros(hits.size)
     slots = (2 * n_items // 64 + 2) * 64
@@ -238,6 +255,7 @@ def stack_counts(trace, caps, warmup, groups=None, n_groups=1):
         last.fill(-1)
         live.fill(0)
         tree.fill(0.0)
+        weight.fill(0.0)
         admit_limit = float(grid[first])
         checked = thresholds if thresholds.max() > admit_limit else np.empty(0)
         edges = np.arange(_BUCKETS + 2) * (grid[stop - 1] / _BUCKETS)
@@ -245,7 +263,7 @@ def stack_counts(trace, caps, warmup, groups=None, n_groups=1):
         stack_pass(mode_code, trace.objects, trace.versions, trace.n_layers, item_sizes, checked, version_sizes,
                    admit_limit, grid, int(first), int(stop), lookup, warmup, groups, last, owner, weight, live, tree,
                    hits, layer_hits, bytes_hit)
-    hits, layer_hits, bytes_hit = (np.cumsum(a.reshape(n_groups, k + 1), axis=1)[:, :k]
+    hits, layer_hits, bytes_hit = (_cumulate(a.reshape(n_groups, k), starts, stops)
                                    for a in (hits, layer_hits, bytes_hit))
     if trace.mode != "layered":
         layer_hits = hits

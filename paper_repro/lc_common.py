@@ -49,11 +49,13 @@ def setup(n_objects, n_layers, alpha, size_profile, version_kind, overhead, seed
     return catalog, popularity, version_probs, objects, versions
 
 
-def evaluate(**point) -> dict:
+def evaluate(labels=None, **point) -> dict:
     """Simulated and modelled request hit ratios of every policy at one point.
 
     ``point`` keys: n_objects, n_layers, alpha, size_profile, version_kind,
     overhead, seed, cache_fraction and optionally replicate (not used here).
+    ``labels``: the :data:`POLICIES` to simulate (default all; the models go
+    with their policies); the static optima are always computed.
     """
     p = dict(point)
     fraction = p.pop("cache_fraction")
@@ -63,6 +65,8 @@ def evaluate(**point) -> dict:
     warmup, _ = sizes(p["n_objects"], p["n_layers"])
     out = {}
     for label, policy, mode in POLICIES:
+        if labels is not None and label not in labels:
+            continue
         res = lc.simulate(objects, versions, policy=policy, capacity=capacity, catalog=catalog,
                           layered=(mode == "layered"), full_object_only=(mode == "full"), warmup=warmup)
         out[label] = res.hit_ratio
@@ -109,7 +113,15 @@ def _series(ax, stats, x, label, policy, mode, joined):
     y = mean[label]
     ax.errorbar(mean[x], y, yerr=[y - lo[label], hi[label] - y], marker=marker, ms=MODE_SIZE[mode],
                 linestyle=style if joined else "none", color=COLORS[policy], capsize=2, elinewidth=0.8,
-                mfc=COLORS[policy] if mode == "layered" else "white", label=label)  # fmt: skip
+                mfc=COLORS[policy] if mode == "layered" else "none", label=label)  # fmt: skip
+
+
+def plot_band(ax, stats, x, label, policy, mode):
+    """Mean over replicates of ``label`` against ``x`` as a line (style of its policy and mode), and
+    its min-max over replicates as a band of the same colour; rows where ``label`` is NaN are skipped."""
+    mean, lo, hi = (t[t[label].notna()] for t in stats)
+    ax.fill_between(mean[x], lo[label], hi[label], color=COLORS[policy], alpha=0.25, lw=0)
+    ax.plot(mean[x], mean[label], MODE_STYLE[mode][1], color=COLORS[policy], lw=2, label=label, zorder=2)
 
 
 def plot_curves(ax, stats, x, labels, models=True):

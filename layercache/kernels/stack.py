@@ -10,13 +10,21 @@ an LRU cache of capacity C iff D <= C (see :mod:`layercache.curve` for why,
 and for items that a capacity does not admit). A first access has D = inf.
 
 The bytes after a slot are counted in two levels: within the slot's 64-slot
-word (a popcount for unit sizes, else the sizes of its set bits), and over
-the words after it with a Fenwick (binary indexed) tree of per-word sums.
+word (a popcount for unit sizes, else the sizes of its slots, dead slots
+weighing 0), and over the words after it as the total minus a prefix sum of
+a Fenwick (binary indexed) tree of per-word sums. Slots are handed out in
+order, so the word being filled (the *open* word) is summed apart and enters
+the tree once, when it is full: moving an item to the top costs one tree
+update (at its old word) and a query one prefix walk. A layered request
+moves its layers l..1 to the top together, and all layers of a *run* (the
+object's layers in consecutive slots) share one stack distance: one query
+per run, not per layer (see :func:`stack_pass`).
+
 Slots are recycled: when all ``2 * n_items + 64`` (rounded up to whole
 words) are used, the live ones are renumbered in order and the tree rebuilt
 in O(slots). So memory is O(n_items), not O(accesses), and the bitmap and
 the tree (one entry per 64 slots) stay in the CPU cache; the one random
-access per item access is its ``last`` entry, prefetched ahead.
+access per request is its object's ``last`` entries, prefetched ahead.
 """
 
 import numpy as np
@@ -63,58 +71,33 @@ def _fenwick_add(tree, word, value):
 
 
 @njit(cache=True, inline="always")
-def _fenwick_range(tree, lo, hi):
-    """Sum over words lo+1..hi (lo <= hi): both prefix walks stop where they meet."""
+def _fenwick_prefix(tree, word):
+    """Sum over words 0..word (0 for word < 0)."""
     total = 0.0
-    i = hi + 1
-    j = lo + 1
-    while i != j:
-        if i > j:
-            total += tree[i]
-            i -= i & -i
-        else:
-            total -= tree[j]
-            j -= j & -j
+    i = word + 1
+    while i > 0:
+        total += tree[i]
+        i -= i & -i
     return total
 
 
 @njit(cache=True, inline="always")
-def _fenwick_move(tree, lo, hi, value):
-    """Move ``value`` from word lo to word hi (lo <= hi): both update walks stop where they meet."""
-    m = tree.size - 1
-    i = lo + 1
-    j = hi + 1
-    while i != j:
-        if i < j:
-            if i > m:
-                break
-            tree[i] -= value
-            i += i & -i
-        else:
-            if j > m:
-                break
-            tree[j] += value
-            j += j & -j
-
-
-@njit(cache=True, inline="always")
 def _bytes_above(live, weight, slot):
-    """Sizes of the live slots after ``slot`` in its word (a count for unit sizes)."""
-    above = (live[slot >> 6] >> np.uint64(slot & 63)) >> _ONE
+    """Sizes of the live slots after ``slot`` in its word (a count for unit sizes; dead slots weigh 0)."""
     if weight.size == 0:
-        return float(_popcount(above))
+        return float(_popcount((live[slot >> 6] >> np.uint64(slot & 63)) >> _ONE))
     total = 0.0
-    first = slot + 1
-    while above != 0:
-        low = _lowest(above)
-        total += weight[first + _popcount(low - _ONE)]
-        above ^= low
+    for s in range(slot + 1, (slot | 63) + 1):
+        total += weight[s]
     return total
 
 
 @njit(cache=True)
 def _compact(last, owner, weight, live, tree):
-    """Renumber the live slots 0, 1, ... in order; rebuild bitmap and tree; return the next free slot."""
+    """Renumber the live slots 0, 1, ... in order; rebuild the bitmap, and the tree of the full words.
+
+    Returns the next free slot; the tree holds the words before its word (the open word is not in it).
+    """
     nxt = 0
     for w in range(live.size):
         bits = live[w]
@@ -129,9 +112,12 @@ def _compact(last, owner, weight, live, tree):
                 weight[nxt] = weight[slot]
             last[item] = nxt
             nxt += 1
+    if weight.size > 0:
+        weight[nxt:] = 0.0
     tree[:] = 0.0
     for slot in range(nxt):
         live[slot >> 6] |= _bit(slot)
+    for slot in range((nxt >> 6) << 6):
         tree[(slot >> 6) + 1] += weight[slot] if weight.size > 0 else 1.0
     for i in range(1, tree.size):  # linear-time Fenwick build: every node passes its sum up
         j = i + (i & -i)
@@ -142,13 +128,29 @@ def _compact(last, owner, weight, live, tree):
 
 @njit(cache=True, _nrt=False)
 def stack_pass(mode, objects, versions, n_layers, item_sizes, thresholds, version_sizes, admit_limit,
-               caps, first, stop, lookup, warmup, groups, last, owner, weight, live, tree, hits, layer_hits, bytes_hit):
+               caps, first, stop, lookup, warmup, groups, last, owner, weight, live, tree,
+               hits, layer_hits, bytes_hit):
     """Replay the trace on the LRU stack of the items admissible at ``admit_limit``.
 
     Items with ``thresholds[item] > admit_limit`` are never admitted by any
     capacity of this pass, so they are left out of the stack (their accesses
-    miss). For every counted request (and item) the smallest capacity at which
-    it hits is located in ``caps`` and added to difference arrays.
+    miss). For every counted request (and in layered mode every run of its
+    layers) the smallest capacity at which it hits is located in ``caps`` and
+    added to difference arrays.
+
+    Layered requests are handled by *runs*: the layers of an object that sit
+    in consecutive slots (layers accessed by one request stay together until
+    a later request takes the upper ones away). Accessing layers k, ..., 1
+    rotates the stack, and every layer j <= k of a run whose most recent
+    layer is a has the same stack distance: the bytes live after a's slot
+    plus the bytes of the object's layers a..k (those below a's slot were
+    moved above it first, those above it are counted in place). So one
+    query per run, not per layer.
+
+    The tree holds the *full* words only: slots are handed out in order, so
+    the open word (the one ``nxt`` is in) is summed apart (``open_bytes``)
+    and enters the tree once, when it fills. A move to the top then costs one
+    tree update (at the old word), not two.
 
     Parameters
     ----------
@@ -158,8 +160,9 @@ def stack_pass(mode, objects, versions, n_layers, item_sizes, thresholds, versio
         Size of each item (for flat traces: of each object).
     thresholds : float64, shape (n_items,) or (0,)
         The capacity an item needs to be admitted: its size, or in layered
-        mode the bytes of layers 1..j of its object (``S[i, j]``). Empty
-        when every item is admitted.
+        mode the bytes of layers 1..j of its object (``S[i, j]``,
+        non-decreasing in j, so the admitted layers are 1..J). Empty when
+        every item is admitted.
     admit_limit : float
         Items with a threshold above it are left out.
     caps : float64, shape (K,)
@@ -178,13 +181,14 @@ def stack_pass(mode, objects, versions, n_layers, item_sizes, thresholds, versio
     owner : int32 or int64, shape (m,), m a multiple of 64
         Scratch: the item of each slot.
     weight : float64, shape (m,) or (0,) for unit sizes
-        Scratch: the size of each slot's item.
+        Scratch, zero on entry: the size of each live slot's item, 0 elsewhere.
     live : uint64, shape (m // 64,); tree : float64, shape (m // 64 + 1,)
         Scratch, zero on entry.
-    hits, layer_hits : int64, shape (G * (K + 1),); bytes_hit : float64, same shape
-        Difference arrays, one row of K + 1 per group, added to: a request
-        (in layered mode also each item) that hits from ``caps[g]`` on adds at
-        ``g`` and subtracts at ``stop`` of its row. ``layer_hits`` is left
+    hits, layer_hits : int64, shape (G * K,); bytes_hit : float64, same shape
+        Histograms, one row of K per group, added to: a request (in layered
+        mode also each run of layers) that hits from ``caps[g]`` on (up to
+        ``caps[stop - 1]``) adds at ``g`` of its row, so the hits at
+        ``caps[g]`` are the sum over ``first..g``. ``layer_hits`` is left
         alone outside layered mode.
     """
     n = objects.size
@@ -194,60 +198,114 @@ def stack_pass(mode, objects, versions, n_layers, item_sizes, thresholds, versio
     top = caps[stop - 1]
     near = np.int64(caps[first])  # unit sizes: slots this close hold fewer items than any capacity
     unit = weight.size == 0
+    cur = 0  # the open word
+    open_bytes = 0.0  # bytes of its live slots
+    sealed = 0.0  # bytes of the live slots in full words (the tree's total)
     for t in range(n):
         if t + AHEAD < n:
             ahead, _ = _request_items(mode, objects, versions, n_layers, t + AHEAD)
             prefetch(last, ahead)
         base, k = _request_items(mode, objects, versions, n_layers, t)
-        row = groups[t] * (caps.size + 1) if groups.size > 0 else 0
-        need = 0.0  # the request hits at capacities >= need
-        for j in range(k - 1, -1, -1):
-            item = base + j
-            size = 1.0 if unit else item_sizes[item]
-            if thresholds.size > 0 and thresholds[item] > admit_limit:
+        if nxt + k > m:  # recycle the slots (order-preserving, so distances stay)
+            nxt = _compact(last, owner, weight, live, tree)
+            cur = nxt >> 6
+            open_bytes = 0.0
+            for s in range(cur << 6, nxt):
+                open_bytes += 1.0 if unit else weight[s]
+            sealed = _fenwick_prefix(tree, cur - 1)
+        row = groups[t] * caps.size if groups.size > 0 else 0
+        counted = t >= warmup
+        admitted = k
+        if thresholds.size > 0:
+            while admitted > 0 and thresholds[base + admitted - 1] > admit_limit:
+                admitted -= 1
+        need = inf if admitted < k else 0.0  # the request hits at capacities >= need
+        need_g = first  # the index of the smallest capacity >= need
+        volume = 0.0  # bytes of the admitted layers
+        if unit:
+            volume = float(admitted)
+        else:
+            for q in range(admitted):
+                volume += item_sizes[base + q]
+        newer = 0.0  # bytes of the layers above the current run
+        q = 0
+        while q < admitted:  # queries, on the stack before this request
+            p = np.int64(last[base + q])
+            if p < 0:  # this layer and the ones below are not on the stack
                 need = inf
-                continue
-            if nxt == m:  # recycle the slots (order-preserving, so distances stay)
-                nxt = _compact(last, owner, weight, live, tree)
-            prev = last[item]
-            if prev >= 0:
-                w = prev >> 6
-                if unit and nxt - prev <= near:
-                    dist = float(near)  # at most nxt - prev items since: a hit at every capacity of the pass
-                else:
-                    dist = size + _bytes_above(live, weight, prev) + _fenwick_range(tree, w, (nxt - 1) >> 6)
-                live[w] &= ~_bit(prev)
-                _fenwick_move(tree, w, nxt >> 6, size)
+                break
+            end = q + 1
+            while end < admitted and last[base + end] == p - (end - q):
+                end += 1
+            run = float(end - q) if unit else 0.0
+            if not unit:
+                for r in range(q, end):
+                    run += item_sizes[base + r]
+            rest = volume - newer  # bytes of this run's top layer and the layers below it
+            w = p >> 6
+            close = unit and (nxt - 1 - p) + rest <= near  # then it hits at every capacity of the pass
+            if close:
+                dist = float(near)
+            elif w == cur:
+                dist = rest + _bytes_above(live, weight, p)
             else:
-                dist = inf
-                _fenwick_add(tree, nxt >> 6, size)
-            last[item] = nxt
-            owner[nxt] = item
+                dist = rest + _bytes_above(live, weight, p) + (sealed - _fenwick_prefix(tree, w)) + open_bytes
+            if counted and dist <= top:
+                g = first if close else _first_at_least(caps, first, stop, lookup, dist)
+                if mode == LAYERED:
+                    layer_hits[row + g] += end - q
+                    if not unit:  # unit sizes: bytes hit = layers hit (the caller copies them)
+                        bytes_hit[row + g] += run
+                if dist >= need:  # runs further down the object are further down the stack
+                    need = dist
+                    need_g = g
+            elif dist > need:
+                need = dist
+            newer += run
+            q = end
+        # move the admitted layers to the top: layer `admitted` first, layer 1 last
+        pending_word = -1
+        pending = 0.0
+        for q in range(admitted - 1, -1, -1):
+            p = np.int64(last[base + q])
+            size = 1.0 if unit else item_sizes[base + q]
+            if p >= 0:
+                w = p >> 6
+                live[w] &= ~_bit(p)
+                if not unit:
+                    weight[p] = 0.0
+                if w == cur:
+                    open_bytes -= size
+                else:
+                    if w != pending_word:
+                        if pending_word >= 0:
+                            _fenwick_add(tree, pending_word, -pending)
+                        pending_word = w
+                        pending = 0.0
+                    pending += size
+                    sealed -= size
+            if (nxt >> 6) != cur:  # the open word is full: into the tree
+                _fenwick_add(tree, cur, open_bytes)
+                sealed += open_bytes
+                cur = nxt >> 6
+                open_bytes = 0.0
+            last[base + q] = nxt
+            owner[nxt] = base + q
             if not unit:
                 weight[nxt] = size
-            live[nxt >> 6] |= _bit(nxt)
+            live[cur] |= _bit(nxt)
+            open_bytes += size
             nxt += 1
-            if mode == LAYERED and t >= warmup and dist <= top:
-                g = _first_at_least(caps, first, stop, lookup, dist)
-                layer_hits[row + g] += 1
-                layer_hits[row + stop] -= 1
-                if not unit:  # unit sizes: bytes hit = layers hit (the caller copies them)
-                    bytes_hit[row + g] += size
-                    bytes_hit[row + stop] -= size
-            if dist > need:
-                need = dist
-        if t < warmup or need > top:
+        if pending_word >= 0:
+            _fenwick_add(tree, pending_word, -pending)
+        if not counted or need > top:
             continue
-        g = _first_at_least(caps, first, stop, lookup, need)
+        g = need_g
         hits[row + g] += 1
-        hits[row + stop] -= 1
         if mode == FULL or (mode != LAYERED and not unit):
             if mode == FULL:
                 volume = version_sizes[objects[t] * n_layers + versions[t] - 1]
-            else:
-                volume = size  # the request's one item
             bytes_hit[row + g] += volume
-            bytes_hit[row + stop] -= volume
 
 
 @njit(cache=True, inline="always")
