@@ -12,8 +12,9 @@ registered scheduler's ``build``; this module adds only what a cluster adds
   recorded its first token), the request leaves that replica's active list but
   keeps its KV blocks there (``st.held``), is routed (stage 1) to a decode
   replica and joins that replica's FIFO admission queue;
-* a decode replica admits the head of its queue when the KV of its tokens
-  fits (``kv_fits``, the watermark included) and its active cap allows: the
+* a decode replica admits the head of its queue when none of its own
+  preempted requests waits, the KV of its tokens fits (``kv_fits``, the
+  watermark included) and its active cap allows: the
   blocks are reserved on the decode replica (``st.held``) and the transfer
   starts on the prefill replica's link, which sends one request at a time
   (FIFO) in ``tokens * kv_bytes_per_token / bandwidth`` seconds; the KV lands
@@ -22,7 +23,9 @@ registered scheduler's ``build``; this module adds only what a cluster adds
   active decode on the decode replica (its KV tokens and blocks unchanged).
 
 Event order at equal times: batch ends, then landings, then arrivals, then
-admissions to decode replicas, then idle replicas schedule (lowest first).
+admissions to decode replicas, then idle replicas schedule (lowest first). A
+replica with nothing active whose next waiting request's KV does not fit
+(its memory is held for transfers) waits for a landing.
 Per-role configurations ``cfgs`` (a 3-tuple of ``queueing.engine.Config``,
 indexed by role) give each kind its latency model, KV capacity, budget and
 active cap.
@@ -106,7 +109,7 @@ def _start_transfers(st, cfg, cl, d):
     """Admit the head of decode replica ``d``'s queue while its KV fits; True if a transfer started."""
     now = st.now[0]
     started = False
-    while cl.qlen[d] > 0:
+    while cl.qlen[d] > 0 and st.wlen[d] == 0:  # the replica's preempted requests come first
         i = cl.qid[d, 0]
         if st.n_active[d] + cl.incoming[d] >= cfg.max_active or not kv_fits(st, cfg, d, st.kv_tokens[i]):
             break
@@ -187,6 +190,8 @@ def cluster_next_decision(spec, st, rec, out_len, cfgs, cl):
         for r in range(R):
             if st.busy[r] == 0 and (st.n_active[r] > 0 or st.wlen[r] > 0):
                 cfg = cfgs[cl.role[r]]
+                if st.n_active[r] == 0 and not kv_fits(st, cfg, r, st.target[st.wid[r, 0]]):
+                    continue  # its KV is held for transfers: it waits for a landing to free some
                 if rec.n_it[0] >= rec.it_start.size:
                     return STATUS_GROW
                 if cfg.record_entries != 0 and rec.n_e[0] + cfg.max_active > rec.e_req.size:
