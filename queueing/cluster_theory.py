@@ -90,8 +90,13 @@ def prefill_replica_rate(prompt_tokens, output_tokens=None, latency=None, token_
 
 def decode_replica_rate(prompt_tokens, output_tokens=None, latency=None, token_budget=_th.DEFAULT_TOKEN_BUDGET,
                         max_active=_th.DEFAULT_MAX_ACTIVE, kv_capacity_tokens=_th.DEFAULT_KV_CAPACITY_TOKENS,
-                        block_tokens=_th.DEFAULT_BLOCK_TOKENS):
-    """``(mu_d, binding)``: requests/s one decode-only replica sustains and what limits its population."""
+                        block_tokens=_th.DEFAULT_BLOCK_TOKENS, tbt_slo=None):
+    """``(mu_d, binding)``: requests/s one decode-only replica sustains and what limits its population.
+
+    ``binding`` is ``"budget"``, ``"max_active"``, ``"kv"`` or, with
+    ``tbt_slo`` (s), ``"tbt_slo"``: the population is then the largest whose
+    iteration (its time between tokens) lasts at most ``tbt_slo``.
+    """
     B = _th._positive_int("token_budget", token_budget)
     mom = _th._moments(prompt_tokens, output_tokens, block_tokens)
     _th._check_memory_possible(prompt_tokens, kv_capacity_tokens, block_tokens)
@@ -99,18 +104,29 @@ def decode_replica_rate(prompt_tokens, output_tokens=None, latency=None, token_b
     dec = max(mom.mean_decodes, 1e-300)
     limits = {"budget": B / dec, **_th._memory_limits(mom, max_active, kv_capacity_tokens)}
     binding = min(limits, key=limits.get)
+
+    def iteration(r, recompute):  # memory full: decode growth is paid by recompute, E[D-1] rows per request
+        return float(g(r * mom.mean_decodes * (2 if recompute else 1)) + c * r * mom.mean_context)
+
     r = limits[binding]
-    rows = r * mom.mean_decodes
-    if binding == "kv":  # memory full: decode growth is paid by recompute, E[D-1] prompt rows per request
-        rows *= 2
-    return float(r / (g(rows) + c * r * mom.mean_context)), binding
+    t = iteration(r, binding == "kv")
+    if tbt_slo is not None and t > tbt_slo:
+        if iteration(1e-9 / dec, False) > tbt_slo:
+            raise ValueError(f"tbt_slo = {tbt_slo} s is below the shortest decode iteration "
+                             f"({iteration(1e-9 / dec, False):.4g} s)")
+        lo, hi = 0.0, r
+        for _ in range(100):  # the iteration time grows with r
+            mid = 0.5 * (lo + hi)
+            lo, hi = (mid, hi) if iteration(mid, False) <= tbt_slo else (lo, mid)
+        r, t, binding = lo, iteration(lo, False), "tbt_slo"
+    return float(r / t), binding
 
 
 def split_capacity(n_prefill, n_decode, prompt_tokens, output_tokens=None, latency=None, *,
                    bandwidth=np.inf, kv_bytes_per_token=131072.0, prefill_budget=_th.DEFAULT_TOKEN_BUDGET,
                    decode_budget=_th.DEFAULT_TOKEN_BUDGET, max_active=_th.DEFAULT_MAX_ACTIVE,
                    kv_capacity_tokens=_th.DEFAULT_KV_CAPACITY_TOKENS, block_tokens=_th.DEFAULT_BLOCK_TOKENS,
-                   decode_latency=None, decode_kv_capacity_tokens=None):
+                   decode_latency=None, decode_kv_capacity_tokens=None, tbt_slo=None):
     """Fluid capacity of a P:D split and of the same replicas colocated (module docstring).
 
     Parameters
@@ -129,6 +145,10 @@ def split_capacity(n_prefill, n_decode, prompt_tokens, output_tokens=None, laten
         ``prefill_budget``, ``max_active`` and ``kv_capacity_tokens``.
     decode_latency, decode_kv_capacity_tokens : optional
         Decode replicas of another kind.
+    tbt_slo : float, optional
+        Seconds: decode replicas keep their iterations within it (their
+        population shrinks); the colocated comparison does not apply it (see
+        :func:`queueing.planner.best_pd_split`).
 
     Returns
     -------
@@ -148,7 +168,7 @@ def split_capacity(n_prefill, n_decode, prompt_tokens, output_tokens=None, laten
     _th._check_memory_possible(prompt_tokens, dkv, block_tokens)
     mu_d, dbind = decode_replica_rate(mom, latency=latency if decode_latency is None else decode_latency,
                                       token_budget=decode_budget, max_active=max_active, kv_capacity_tokens=dkv,
-                                      block_tokens=block_tokens)
+                                      block_tokens=block_tokens, tbt_slo=tbt_slo)
     stages = {"prefill": P * mu_p, "link": P * mu_link, "decode": D * mu_d}
     binding = min(stages, key=stages.get)
     colo = _th.lambda_star(mom, latency=latency, token_budget=prefill_budget, max_active=max_active,
