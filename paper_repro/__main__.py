@@ -43,6 +43,7 @@ STUDIES = [
     "q_headline",
     "q_rad_stability",
     "q_principles",
+    "q_disaggregation",
 ]
 
 
