@@ -10,6 +10,7 @@ from queueing.cluster import Link, ReplicaGroup, colocated, disaggregated, simul
 from queueing.engine import ROUTERS
 from queueing.cluster_theory import completion_window, decode_replica_rate, split_capacity
 from queueing.latency import AffineLatency
+from reference_cluster import reference_cluster
 
 LAT = AffineLatency(t0=0.01, per_token=1e-4, per_context_token=1e-7)
 KVB = 1000.0  # bytes per token in the hand-built cases
@@ -97,6 +98,31 @@ def test_prefill_replica_holds_kv_until_its_transfer_ends():
     assert r.transfer_start[1] == r.transfer_end[1] == r.finish[0]
     assert r.first_scheduled[3] == r.transfer_end[1] > r.prefill_end[2]
     assert np.all(np.isfinite(r.finish))
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_against_the_independent_reference(seed):
+    # prompts of 16 m + 1 tokens and at most 16 outputs never need a block beyond the prompt's,
+    # so no decode preempts while the decode memory (a few prompts) makes transfers queue
+    rng = np.random.default_rng(seed)
+    n, n_p, n_d = 120, 1 + seed % 2, 1 + (seed // 2) % 2
+    prompt = 16 * rng.integers(0, 40, n) + 1
+    output = rng.integers(1, 17, n)
+    w = q.poisson_workload(prompt, output, qps=rng.uniform(20, 60), n_requests=n, seed=seed, shuffle=False)
+    kw = dict(token_budget=256, max_active=8)
+    groups = [ReplicaGroup("prefill", n_p, latency=LAT, kv_capacity_tokens=16 * 120, **kw),
+              ReplicaGroup("decode", n_d, latency=LAT, kv_capacity_tokens=16 * 90, **kw)]
+    link = Link(2e8, 0.003, KVB)
+    res = simulate_cluster(w, groups, link=link, check_invariants=True, **VLLM)
+    times, events = reference_cluster(w.arrival, w.prompt_tokens, w.output_tokens, n_p, n_d, LAT, token_budget=256,
+                                      max_active=8, prefill_blocks=120, decode_blocks=90, bandwidth=2e8,
+                                      link_latency=0.003, kv_bytes=KVB)
+    r = res.requests
+    assert (r.transfer_start > r.prefill_end).sum() > 10  # the decode memory made transfers wait
+    for i in range(n):
+        np.testing.assert_allclose(_tokens(res, i), times[i], rtol=0, atol=1e-9)
+    ev = np.array(events)
+    np.testing.assert_allclose(r[["prefill_end", "transfer_start", "transfer_end"]].to_numpy(), ev, atol=1e-9)
 
 
 # ------------------------------------------------------------ invariants, routers, determinism
