@@ -21,8 +21,13 @@ row cost, ``c`` the per-context-token attention cost, ``E[P]``, ``E[D-1]``,
   decode growth with recompute (a decode that needs a block preempts the
   newest request, which later re-prefills on the same replica): as for vLLM
   in :mod:`queueing.fluid`, the recomputed tokens equal the KV growth,
-  ``E[D-1]`` per request, so the batches carry ``2 r E[D-1]`` rows,
-  ``mu_d = r / (g(2 r E[D-1]) + c r E[A])``;
+  ``E[D-1]`` per request. Sarathi-Serve runs them in chunks of the budget
+  the decodes leave, ``B_d - d`` rows with ``d = r E[D-1]``, in a fraction
+  ``beta = d / (B_d - d)`` of the iterations (equation (2) of
+  :mod:`queueing.theory`): ``mu_d = r / (beta g(B_d) + (1 - beta) g(d) + c r E[A])``.
+  (Measured on ShareGPT4, 2:1 at 1.3x capacity: 0.17 preemptions and 362
+  recomputed tokens per request against ``E[D-1] = 436``, mean iteration
+  67.9 ms against 69.6 ms predicted);
 * each prefill replica's **link** sends ``E[P] * kv_bytes_per_token`` bytes
   per request: ``mu_link = bandwidth / (E[P] kv_bytes_per_token)``;
 * the split sustains ``min(P mu_p, P mu_link, D mu_d)``; P + D colocated
@@ -105,8 +110,14 @@ def decode_replica_rate(prompt_tokens, output_tokens=None, latency=None, token_b
     limits = {"budget": B / dec, **_th._memory_limits(mom, max_active, kv_capacity_tokens)}
     binding = min(limits, key=limits.get)
 
-    def iteration(r, recompute):  # memory full: decode growth is paid by recompute, E[D-1] rows per request
-        return float(g(r * mom.mean_decodes * (2 if recompute else 1)) + c * r * mom.mean_context)
+    def iteration(r, recompute):
+        d = r * mom.mean_decodes
+        t = c * r * mom.mean_context
+        if not recompute:
+            return float(g(d) + t)
+        # memory full: E[D-1] recompute rows per request, in chunks of the budget left by the decodes
+        beta = min(1.0, d / max(B - d, 1e-300))
+        return float(beta * g(B) + (1 - beta) * g(d) + t)
 
     r = limits[binding]
     t = iteration(r, binding == "kv")
