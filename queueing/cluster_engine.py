@@ -26,6 +26,8 @@ Event order at equal times: batch ends, then landings, then arrivals, then
 admissions to decode replicas, then idle replicas schedule (lowest first). A
 replica with nothing active whose next waiting request's KV does not fit
 (its memory is held for transfers) waits for a landing.
+A registered scheduler runs in clusters once its ``build`` has a driver
+here (``CLUSTER_DRIVERS``: the engine's driver loop with ``cluster_next_decision``).
 Per-role configurations ``cfgs`` (a 3-tuple of ``queueing.engine.Config``,
 indexed by role) give each kind its latency model, KV capacity, budget and
 active cap.
