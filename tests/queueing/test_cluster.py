@@ -183,6 +183,13 @@ def test_power_of_two_is_seeded():
     np.testing.assert_array_equal(a.token_times, b.token_times)
     assert not np.array_equal(a.requests.replica, c.requests.replica)
     assert set(a.requests.replica) == {0, 1, 2, 3}
+    groups = _pd(2, 3)
+    run = lambda s: simulate_cluster(w, groups, router="power_of_two", decode_router="power_of_two",  # noqa: E731
+                                     router_seed=s)
+    a, b, c = run(7), run(7), run(8)
+    np.testing.assert_array_equal(a.token_times, b.token_times)
+    np.testing.assert_array_equal(a.requests.decode_replica, b.requests.decode_replica)
+    assert not np.array_equal(a.requests.decode_replica, c.requests.decode_replica)
 
 
 def test_least_prefill_backlog_routes_to_the_replica_with_fewest_unprefilled_tokens():
@@ -272,6 +279,8 @@ W = _trace([0.0], [10], [2])
     (lambda: q.simulate(W, "sarathi", router="fastest"), "router must be one of"),
     (lambda: split_capacity(1, 1, [10], [2], bandwidth=0), "bandwidth"),
     (lambda: split_capacity(0, 1, [10], [2]), "n_prefill"),
+    (lambda: q.best_pd_split(1, [10], [2]), "n_replicas"),
+    (lambda: q.best_pd_split(4, [10], [2], tbt_slo=-1), "tbt_slo"),
 ])
 def test_bad_input_names_the_parameter(call, match):
     with pytest.raises(ValueError, match=match):
