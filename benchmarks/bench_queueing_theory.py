@@ -1,7 +1,8 @@
 """Theory against simulation for RAD and the baselines (issue 5 acceptance numbers).
 
 Run: python benchmarks/bench_queueing_theory.py [--quick]
-Prints: RAD at 0.97 and 1.03 lambda* (ShareGPT4, all 30,731 requests); each
+Prints: RAD at 0.97 and 1.03 lambda* (ShareGPT4, all 30,731 requests); the spec's
+alternating RAD at 0.97 and 1.03 of its fluid capacity on the intercept-free tile model; each
 baseline's simulated saturation service rate against its fluid capacity; the
 sympy-vs-numeric gap; the tiling and static-split loss tables on the default
 latency model. KV memory is set large so the token budget binds (the regime
@@ -44,6 +45,21 @@ def main(quick=False):
             print(f"  {f:.2f} lambda*: arrivals {win.arrival_rate:.4f}/s served {win.service_rate:.4f}/s "
                   f"backlog min/max {win.min_backlog}/{win.max_backlog} growth {win.growth:+.4f}/s "
                   f"fluid growth {pred:+.4f}/s [{time.perf_counter() - t:.1f} s]")
+    free = q.intercept_free_tile_latency()
+    cap = fluid_capacity("rad-alternating", P, D, free, kv_capacity_tokens=BIG_KV)
+    print(f"\nrad-alternating on the intercept-free tile model, KV {BIG_KV:,}: fluid capacity {cap:.4f} "
+          f"(lambda* {q.lambda_star(P, D, free, kv_capacity_tokens=BIG_KV).rate:.4f})")
+    for f in (0.97, 1.03):
+        w = q.poisson_workload(P, D, f * cap, n, seed=21)
+        t = time.perf_counter()
+        res = q.simulate(w, "rad-alternating", free, kv_capacity_tokens=BIG_KV, warn_overload=False, **q.FLUID_RULES)
+        win = simulated_window(res.requests, 0.5, 1.0)
+        cap_w = fluid_capacity("rad-alternating", w.prompt_tokens[win.served], w.output_tokens[win.served], free,
+                               kv_capacity_tokens=BIG_KV)
+        pred = max(0.0, win.arrival_rate - cap_w)
+        print(f"  {f:.2f} x: arrivals {win.arrival_rate:.4f}/s served {win.service_rate:.4f}/s "
+              f"backlog min/max {win.min_backlog}/{win.max_backlog} growth {win.growth:+.4f}/s "
+              f"fluid growth {pred:+.4f}/s [{time.perf_counter() - t:.1f} s]")
     print("\nSaturation service rate vs fluid capacity (1.25x the fluid capacity, 16,384 requests)")
     cases = [
         ("rad", "rad", "rad", None, {}, {}),
@@ -53,6 +69,9 @@ def main(quick=False):
         ("static 448/64", "rad", "static", None, dict(decode_budget=64), dict(prefill_budget=448, decode_budget=64)),
         ("static 480/32", "rad", "static", None, dict(decode_budget=32), dict(prefill_budget=480, decode_budget=32)),
         ("vllm", "vllm", "vllm", None, {}, {}),
+        ("rad-alternating", "rad-alternating", "rad-alternating", None, {}, {}),
+        ("rad-alternating intercept-free", "rad-alternating", "rad-alternating", q.intercept_free_tile_latency(),
+         {}, {}),
     ]
     for label, sched, fname, lat, params, fp in cases:
         kw = dict(kv_capacity_tokens=BIG_KV, token_budget=params.get("token_budget", 512), **fp)

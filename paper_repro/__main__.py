@@ -42,6 +42,7 @@ STUDIES = [
     "q_capacity",
     "q_headline",
     "q_rad_stability",
+    "q_rad_variants",
     "q_principles",
     "q_disaggregation",
 ]

@@ -2,7 +2,10 @@
 
 Parameters: ShareGPT4 lengths, the default latency model, token budget 512
 (four tiles of 128), KV capacity 235,728 tokens, at most 128 active requests,
-RAD with its default parameters, under the rules the fluid model assumes
+RAD (``"rad"``) with its default parameters, which at these settings builds
+the same batches as Sarathi-Serve FCFS, so the curves are Sarathi-Serve's too
+(``queueing.sched_rad`` says when they differ; ``q_rad_variants`` shows it
+and the spec's alternating RAD), under the rules the fluid model assumes
 (``queueing.FLUID_RULES``: no KV watermark, a block only when a decode needs
 one, the prefill emits the first token); Poisson arrivals (no cap on inter-arrivals,
 so the fluid model's rate is the simulated rate) at 0.90, 0.97, 1.03 and 1.10
@@ -59,6 +62,7 @@ def plot(table):
         ax.plot(sub["time"], sub["backlog_sim"], color=color, label=f"{factor:.2f} x capacity (simulation)")
         ax.plot(sub["time"], sub["backlog_fluid"], color=color, ls="--", lw=1)
     ax.set(xlabel="time (s)", ylabel="prefill backlog (requests)",
-           title=f"RAD around its fluid capacity {table['capacity'].iloc[0]:.3f} req/s (dashed: fluid model)")
+           title=f"RAD around its fluid capacity {table['capacity'].iloc[0]:.3f} req/s (dashed: fluid model)\n"
+                 "(rad builds the same batches as Sarathi-Serve FCFS here: the curves are both)")
     ax.legend()
     return fig

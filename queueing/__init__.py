@@ -14,6 +14,7 @@ _EXPORTS = {
     "TileLatency": "latency",
     "TableLatency": "latency",
     "default_latency": "latency",
+    "intercept_free_tile_latency": "latency",
     "microbenchmark_table": "latency",
     "Workload": "workloads",
     "SLOClass": "workloads",

@@ -51,11 +51,20 @@ is the decode population memory allows, ``kappa_kv = E[A_kv] / E[D-1]``)
   ShareGPT4 at KV 150k, 236k, 300k tokens gives 0.183-0.189 preemptions per
   request against ``phi = 0.186``, and simulated capacities within +1.1% of
   the corrected prediction; ``tests/queueing/test_rad.py``.)
-* ``"alternating"``: the spec's literal RAD modes, prefill-only batches of
-  ``B`` rows alternating with decode-only batches of the whole decode
-  population; the vLLM formulas with ``tau_p = E[P] g(B) / B``. Shown to
-  justify co-scheduling decodes in :mod:`queueing.sched_rad`: with a
-  per-iteration intercept it falls short of lambda*.
+* ``"rad-alternating"`` (alias ``"alternating"``): the spec's literal RAD
+  modes, :mod:`queueing.sched_rad_alternating`: prefill-only batches of
+  ``B`` rows alternating with decode-only batches of one tile, ``T`` decodes
+  (all of them, ``y``, when fewer decode); the vLLM formulas with
+  ``tau_p = E[P] g(B) / B`` and decode batches of ``Y = min(T, y_mem)``
+  requests, recompute included when KV binds the population (its admission is
+  as greedy as vLLM's). On an intercept-free tile model
+  (:func:`queueing.latency.intercept_free_tile_latency`) with ``y_mem >= T``
+  every row costs ``per_tile / T`` and the capacity is lambda*
+  (throughput-optimal); with a per-iteration intercept it falls short of
+  lambda*, which is why :mod:`queueing.sched_rad` co-schedules decodes.
+  Neglected: the prompts still in prefill when a decode mode starts hold
+  slots (with ``max_active = T`` decode batches are ``T - 1`` wide, not
+  ``T``: -0.1% on ShareGPT4).
 
 Switching boundaries (empty backlog, memory full) are sliding modes in
 Filippov's sense: time is split between iterations that carry prompt rows
@@ -94,7 +103,8 @@ Capacities (stationary points, requests/s; derivations in
     static:        r = min(B_p / E[P], B_d / E[D-1], y_mem / E[D-1]),  p_on = B_p
                    lambda = r / (beta g(p_on + d) + (1 - beta) g(d) + c r E[A]),
                    d = r E[D-1], beta = r E[P] / p_on
-    vllm, alternating: lambda = 1 / (tau_p + E[D-1] t_d(Y) / Y),  Y = y_mem
+    vllm:          lambda = 1 / (tau_p + E[D-1] t_d(Y) / Y),  Y = y_mem
+    rad-alternating: the same with Y = min(T, y_mem), tau_p = E[P] g(B) / B
                        (vllm with KV binding: tau_p (1 + E[D-1] / E[P]), recompute)
 
 Throughput optimality of RAD (fluid proof sketch, budget binding). While
@@ -109,7 +119,7 @@ grows at ``E[P] (lambda - lambda*)``. The same computation for the other
 policies gives their capacities below, which are < lambda* whenever the
 budget is not tile-aligned on a tile-quantised GPU (padded rows), the split is
 static and not ``B_d / B = E[D-1] / W``, or decodes run in decode-only batches
-with a per-iteration intercept (vLLM, ``"alternating"``).
+with a per-iteration intercept (vLLM, ``"rad-alternating"``).
 
 Above capacity the backlog grows linearly at ``(lambda - capacity) E[P]``
 tokens/s, i.e. ``lambda - capacity`` requests/s; below it every fluid start
@@ -126,8 +136,10 @@ from . import theory as _th
 __all__ = ["FluidPath", "SimulatedWindow", "POLICIES", "fluid_capacity", "fluid_path", "fluid_growth_rate",
            "simulated_window"]
 
-POLICIES = ("rad", "sarathi", "nonaligned", "static", "vllm", "alternating")
-_ALIASES = {"sarathi-serve": "sarathi", "sarathi-fcfs": "sarathi", "static-split": "static"}
+POLICIES = ("rad", "sarathi", "nonaligned", "static", "vllm", "rad-alternating")
+_ALIASES = {"sarathi-serve": "sarathi", "sarathi-fcfs": "sarathi", "static-split": "static",
+            "alternating": "rad-alternating"}
+_PAIRED = ("vllm", "rad-alternating")  # prefill-only and decode-only batches
 
 
 @dataclass(frozen=True)
@@ -217,7 +229,7 @@ def _setup(scheduler, prompt_tokens, output_tokens, latency, params):
     if tile is None:
         tile = getattr(latency, "tile", 128)
     tile = _th._positive_int("tile", tile)
-    if policy == "rad" and budget % tile:
+    if policy in ("rad", "rad-alternating") and budget % tile:
         raise ValueError(f"RAD needs token_budget ({budget}) to be a multiple of tile ({tile})")
     if policy == "nonaligned":
         latency = _th.tiled_latency(latency, tile)
@@ -230,8 +242,10 @@ def _setup(scheduler, prompt_tokens, output_tokens, latency, params):
         prefill_budget = _th._positive_int("prefill_budget", prefill_budget)
         decode_budget = _th._positive_int("decode_budget", decode_budget)
     tau_p = 0.0
-    if policy == "alternating":
+    if policy == "rad-alternating":
         tau_p = mom.mean_prompt * float(g(budget)) / budget
+        if limits["kv"] < min(limits["max_active"], tile / mom.mean_decodes):  # memory full: recompute
+            tau_p *= 1.0 + mom.mean_decodes / mom.mean_prompt
     if policy == "vllm":
         max_prefill = _th._positive_int("max_prefill_tokens", max_prefill)
         if isinstance(prompt_tokens, _th.WorkloadMoments):
@@ -247,8 +261,8 @@ def _setup(scheduler, prompt_tokens, output_tokens, latency, params):
 
 def _capacity(s):
     m = s.mom
-    if s.policy in ("vllm", "alternating"):
-        Y = s.y_mem
+    if s.policy in _PAIRED:
+        Y = min(s.y_mem, s.tile) if s.policy == "rad-alternating" else s.y_mem
         t_d = float(s.g(Y)) + s.c * m.mean_context / m.mean_decodes * Y
         return 1.0 / (s.tau_p + m.mean_decodes * t_d / Y)
     r = min(_rates(s))
@@ -298,7 +312,7 @@ def fluid_capacity(scheduler, prompt_tokens, output_tokens=None, latency=None, *
     ----------
     scheduler : str
         ``"rad"``, ``"sarathi"``, ``"nonaligned"``, ``"static"``, ``"vllm"`` or
-        ``"alternating"``.
+        ``"rad-alternating"`` (alias ``"alternating"``).
     prompt_tokens, output_tokens : array_like of int, shape (n,)
         Length samples (or a :class:`queueing.theory.WorkloadMoments`).
     latency : latency model or None
@@ -326,10 +340,11 @@ def _rhs(s, lam):
         x, y = max(z[0], 0.0), max(z[1], 0.0)
         gate = min(max(s.y_mem - y, 0.0), 1.0)
         fill = min(1.0, x / eps_x)
-        if s.policy in ("vllm", "alternating"):
+        if s.policy in _PAIRED:
             alpha = fill * gate
-            t_d = float(s.g(y)) + s.c * y * kappa
-            dec = (1 - alpha) * y / (m.mean_decodes * t_d) if y > 0 else 0.0
+            w = min(y, s.tile) if s.policy == "rad-alternating" else y  # decodes per decode-only batch
+            t_d = float(s.g(w)) + s.c * w * kappa
+            dec = (1 - alpha) * w / (m.mean_decodes * t_d) if y > 0 else 0.0
             pre = alpha / s.tau_p
             return [lam * m.mean_prompt - pre * m.mean_prompt, pre - dec]
         d = min(y, s.decode_budget if s.policy == "static" else s.budget)

@@ -24,6 +24,8 @@ Models (``kind`` code):
   Mistral-7B / RTX 6000 Ada microbenchmark shipped in ``data/``;
 * :class:`TileLatency` (2): ``t0 + per_tile * ceil(n / tile)``, a step
   function of the number of matrix-multiply tiles;
+  :func:`intercept_free_tile_latency` is its ``t0 = 0`` case, time
+  proportional to the number of tiles;
 * :class:`TableLatency` (3): linear interpolation of a measured profile
   (:meth:`TableLatency.from_csv`), constant below the first point and
   extrapolated with the last segment's slope above the last;
@@ -47,6 +49,7 @@ __all__ = [
     "TileLatency",
     "TableLatency",
     "default_latency",
+    "intercept_free_tile_latency",
     "microbenchmark_table",
     "iteration_time_kernel",
     "KIND_AFFINE",
@@ -318,6 +321,25 @@ def _roofline_kernel(c, p, d, k):
     if out > 0:
         t += max(c[13] * out, c[14])
     return t
+
+
+# Seconds per 128-row tile of the calibrated model at its full 512-row batch: g(512) / 4.
+_DEFAULT_PER_TILE = (6.7076e-3 + 91.704e-6 * 512) / 4
+
+
+def intercept_free_tile_latency(tile=128, per_tile=_DEFAULT_PER_TILE,
+                                per_context_token=DECODE_ATTENTION_S_PER_TOKEN):
+    """Iteration time proportional to the number of tiles, no constant term (seconds).
+
+    ``per_tile * ceil(n / tile) + per_context_token * context``: the
+    :class:`TileLatency` with ``t0 = 0``. Under it every full tile costs the
+    same whatever the batch mixes, the model under which alternating
+    prefill-only and decode-only batches of whole tiles
+    (``"rad-alternating"``) are throughput-optimal (:mod:`queueing.fluid`).
+    The default ``per_tile`` (13.4 ms) is the calibrated model's time per tile
+    at its full 512-row batch, so full batches take the same time in both.
+    """
+    return TileLatency(tile=tile, t0=0.0, per_tile=per_tile, per_context_token=per_context_token)
 
 
 def microbenchmark_table(latency=None, prompt_tokens=2048):

@@ -9,7 +9,7 @@ from importlib import import_module
 
 from .engine import QUEUE_FCFS, QUEUE_PRIORITY, QUEUE_SPF
 
-__all__ = ["SchedulerSpec", "SCHEDULERS", "scheduler_names", "get_scheduler"]
+__all__ = ["SchedulerSpec", "SCHEDULERS", "scheduler_names", "get_scheduler", "check_scheduler_params"]
 
 
 @dataclass(frozen=True)
@@ -33,6 +33,10 @@ class SchedulerSpec:
         this order as ``cfg.sched_params`` (float64 array).
     uses_budget : bool
         Whether batches respect ``token_budget`` (checked with ``check_invariants``).
+    check : str
+        Name of a plain Python function ``f(params, token_budget)`` in the
+        module that raises ``ValueError`` (naming the parameter) when the
+        parameters are out of range; run before the kernel. Empty: none.
     """
 
     module: str
@@ -41,9 +45,11 @@ class SchedulerSpec:
     variant: int = 0
     params: tuple = ()
     uses_budget: bool = True
+    check: str = ""
 
 
 _SLAI_PARAMS = (("theta_low", 5.0), ("theta_high", 10.0), ("kv_threshold", 0.96))
+_RAD_PARAMS = (("tile", 128.0), ("prefills_per_cycle", 8.0), ("kv_reserve", 0.0))
 
 SCHEDULERS = {
     "vllm": SchedulerSpec("sched_vllm", "run_vllm", QUEUE_FCFS, uses_budget=False),
@@ -53,13 +59,22 @@ SCHEDULERS = {
     "slai-spf-fixed": SchedulerSpec("sched_slai", "run_slai", QUEUE_SPF, 1, _SLAI_PARAMS),
     "slai": SchedulerSpec("sched_slai", "run_slai", QUEUE_SPF, 0, _SLAI_PARAMS),
     "slai-priority": SchedulerSpec("sched_slai", "run_slai", QUEUE_PRIORITY, 0, _SLAI_PARAMS),
-    "rad": SchedulerSpec("sched_rad", "run_rad", QUEUE_FCFS, 0, (("tile", 128.0), ("prefills_per_cycle", 8.0), ("kv_reserve", 0.0), ("decode_budget", 0.0))),
+    "rad": SchedulerSpec("sched_rad", "run_rad", QUEUE_FCFS, 0, _RAD_PARAMS + (("decode_budget", 0.0),),
+                         check="check_rad_params"),
+    "rad-alternating": SchedulerSpec("sched_rad_alternating", "run_rad_alternating", QUEUE_FCFS, 0, _RAD_PARAMS,
+                                     check="check_rad_params"),
 }
 
 
 def scheduler_names():
     """Registered scheduler names, sorted."""
     return sorted(SCHEDULERS)
+
+
+def check_scheduler_params(spec, params, token_budget):
+    """Run the scheduler's own range checks (``SchedulerSpec.check``) on ``params`` (dict, name -> float)."""
+    if spec.check:
+        getattr(import_module(f".{spec.module}", __package__), spec.check)(params, token_budget)
 
 
 def get_scheduler(name):

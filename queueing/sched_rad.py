@@ -27,15 +27,46 @@ paper's exact definition is not available. What is kept, and how:
   preempted by recompute (the engine's rule, shared with Sarathi-Serve).
 
 Reconstruction choice: the spec describes modes that alternate prefill-only
-and decode-only batches of one tile width. That is throughput-optimal only if
-the iteration time is linear in whole tiles with no per-iteration intercept;
-on the calibrated model (6.7 ms / 21.1 ms intercepts) a decode-only batch of
-<= 128 requests costs twice as much per row as a full 512-row batch, so the
+and decode-only batches of one tile width; that scheduler is
+``"rad-alternating"`` (:mod:`queueing.sched_rad_alternating`). It is
+throughput-optimal only if the iteration time is linear in whole tiles with
+no per-iteration intercept
+(:func:`queueing.latency.intercept_free_tile_latency`); on the calibrated
+model (6.7 ms / 21.1 ms intercepts) a decode-only batch of <= 128 requests
+costs about twice as much per row as a full 512-row batch, so the
 throughput-optimal policy of :mod:`queueing.theory` must put decodes in the
-prefill-mode batches. Decode width therefore equals the decode population
-(every decode runs every iteration, which also minimises the KV and slots
-held per request, the Little's-law memory bounds of the theory). The
-scheduler never reads output lengths (only ``spec`` and engine state).
+prefill-mode batches, and this scheduler does (ShareGPT4, memory ample: fluid
+capacity 2.035 req/s against 1.892 for ``"rad-alternating"``). Decode width
+therefore equals the decode population (every decode runs every iteration,
+which also minimises the KV and slots held per request, the Little's-law
+memory bounds of the theory). The scheduler never reads output lengths (only
+``spec`` and engine state).
+
+When "rad" is Sarathi-Serve FCFS. With ``kv_reserve = 0`` and
+``decode_budget = 0`` (the defaults) both build every batch alike: running
+decodes oldest first under the same preemption rule, then started prefills,
+then new requests FCFS with head-of-line blocking, chunked to the budget
+(admitting while the started prompts leave room is Sarathi-Serve's "while
+budget is left"). They differ only when
+
+* a batch would carry chunks of more than ``prefills_per_cycle`` (8)
+  prompts, started and new together: Sarathi-Serve takes them all (a burst
+  of short prompts), RAD at most 8;
+* ``kv_reserve > 0``: under KV pressure RAD holds admissions back to leave
+  room for decode growth (fewer recomputes, longer waits); without it, KV
+  pressure alone changes nothing (same admission, same preemption);
+* the budget is not a multiple of ``tile``: RAD refuses it, Sarathi-Serve
+  runs it and, on a tile-quantised GPU, pays for the padded rows
+  (:func:`queueing.theory.tiling_loss_table`);
+* ``decode_budget > 0`` (the static-split ablation).
+
+So on ShareGPT4 at the paper's settings (tile-aligned budget 512, prompts
+mostly longer than the budget, arrivals below 2 req/s, so never chunks of 9
+prompts in one batch) "rad" and "sarathi" give identical runs, request by
+request (``tests/queueing/test_rad_alternating.py``); the studies
+``q_ttft_vs_qps`` and ``q_capacity`` say so where both are drawn, and
+``q_rad_variants`` shows the cases above, the alternating variant and the
+effect of the intercept.
 
 Ablation: ``decode_budget = B_d > 0`` turns dynamic allocation off: every
 iteration carries at most ``B_d`` decodes (oldest first; the others wait) and
@@ -54,7 +85,32 @@ from ._batching import chunk_prefills, decode_running_in_order
 from .engine import admit, batch_clear, launch, next_decision, waiting_peek, waiting_pop
 from .kv import kv_fits
 
-__all__ = ["build_rad", "run_rad"]
+__all__ = ["build_rad", "run_rad", "check_rad_params"]
+
+
+def check_rad_params(params, token_budget):
+    """Raise ``ValueError`` naming the parameter when RAD's parameters are out of range.
+
+    Parameters
+    ----------
+    params : dict
+        ``tile`` (integer >= 1, tokens), ``prefills_per_cycle`` (integer
+        >= 1), ``kv_reserve`` (fraction of the KV blocks in [0, 1)) and,
+        for ``"rad"``, ``decode_budget`` (integer in [0, token_budget)).
+    token_budget : int
+        Must be a multiple of ``tile``.
+    """
+    for name in ("tile", "prefills_per_cycle"):
+        v = params[name]
+        if v != int(v) or v < 1:
+            raise ValueError(f"{name} must be an integer >= 1, got {v!r}")
+    if not 0.0 <= params["kv_reserve"] < 1.0:
+        raise ValueError(f"kv_reserve must be a fraction of the KV blocks in [0, 1), got {params['kv_reserve']!r}")
+    if token_budget % int(params["tile"]):
+        raise ValueError(f"RAD needs token_budget ({token_budget}) to be a multiple of tile ({int(params['tile'])})")
+    bd = params.get("decode_budget", 0.0)
+    if bd != int(bd) or not 0 <= bd < token_budget:
+        raise ValueError(f"decode_budget must be an integer in [0, token_budget = {token_budget}), got {bd!r}")
 
 
 @njit(cache=True)

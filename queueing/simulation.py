@@ -14,7 +14,7 @@ from .engine import ROUTERS, Config, Spec, run_engine
 from .kv import APPEND_RULES, DEFAULT_BLOCK_SIZE, DEFAULT_KV_CAPACITY_TOKENS, DEFAULT_KV_WATERMARK
 from .latency import default_latency, iteration_time_kernel
 from .metrics import kept_up_share, request_tbt_stats, summarize
-from .registry import get_scheduler
+from .registry import check_scheduler_params, get_scheduler
 from .roofline import resolve_hardware
 from .workloads import Workload
 
@@ -319,6 +319,7 @@ def simulate(workload, scheduler="slai", latency=None, *, token_budget=512, max_
     sp = np.array([float(scheduler_params.get(k, v)) for k, v in sspec.params] or [0.0])
     if not np.all(np.isfinite(sp)):
         raise ValueError(f"scheduler parameters must be finite, got {scheduler_params}")
+    check_scheduler_params(sspec, dict(zip(known, sp.tolist())), token_budget)
 
     n_blocks = kv_capacity_tokens // block_size
     watermark = int(kv_watermark * n_blocks)

@@ -82,6 +82,14 @@ The two principles
   ``lambda E[D-1] <= B_d / t``; only the split ``B_p / B = E[P] / W`` matches
   the dynamic allocation (:func:`static_split_capacity`,
   :func:`static_split_table`).
+* Both principles with alternating modes (the spec's reading of RAD,
+  ``"rad-alternating"``): prefill-only batches of ``B`` rows and decode-only
+  batches of one tile ``T`` reach (1) only when ``g`` is linear in whole
+  tiles, ``g(n) = per_tile * ceil(n / T)`` (no per-iteration intercept,
+  :func:`queueing.latency.intercept_free_tile_latency`): every row then costs
+  ``per_tile / T`` and lambda* is ``1 / (W per_tile / T + c E[A])``. With an
+  intercept a decode-only batch costs more per row than a full mixed one; its
+  capacity is :func:`queueing.fluid.fluid_capacity` ``("rad-alternating")``.
 """
 
 from dataclasses import asdict, dataclass

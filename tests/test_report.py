@@ -54,3 +54,18 @@ def test_report_leaves_the_readme_alone_when_writing_elsewhere(tmp_path, monkeyp
     report.write_report("quick")
     assert (tmp_path / "out" / "REPORT.md").exists()
     assert "old" in (tmp_path / "README.md").read_text()
+
+
+def test_report_rad_variants_row(tmp_path, monkeypatch):
+    monkeypatch.setattr(paths, "FIGURES", tmp_path)
+    monkeypatch.setattr(paths, "ROOT", tmp_path)
+    assert "rad-alternating) | throughput optimal | not run" in report.write_report("quick")
+    rows = [dict(panel="stability", factor=f, fluid=2.0, growth_sim=g, growth_fluid=h, time=0.0)
+            for f, g, h in ((0.97, 0.001, 0.0), (1.03, 0.061, 0.060))]
+    rows += [dict(panel="capacity", setting="calibrated, KV ample", variant=v, seed=s, fluid=fl, simulated=sim)
+             for v, fl, sims in (("Sarathi-Serve", 2.0, (2.0, 2.1)), ("rad-alternating", 1.8, (1.82, 1.848)))
+             for s, sim in enumerate(sims)]
+    pd.DataFrame(rows).to_csv(tmp_path / "q_rad_variants.csv", index=False)
+    text = report.write_report("quick")
+    assert "1.03x its fluid capacity 2.0000: backlog growth +0.0610/s (fluid +0.0600/s)" in text
+    assert "capacity 0.895 (range 0.880 .. 0.910, 2 seeds) x Sarathi-Serve's (fluid 0.900)" in text

@@ -8,8 +8,9 @@ Written from the schedulers' published code paths with plain lists and
 (``can_allocate`` with its watermark, ``can_append_slot``, ``append_slot``),
 ``sarathi/core/datatypes/sequence.py`` and
 ``sarathi/core/sequence_manager/base_sequence_manager.py`` (a completed prefill
-appends no token; ``reset_for_recompute``); and RAD from the rules of
-``queueing.sched_rad``'s docstring. It shares nothing with ``queueing``'s
+appends no token; ``reset_for_recompute``); and RAD and RAD with alternating
+modes from the rules of the docstrings of ``queueing.sched_rad`` and
+``queueing.sched_rad_alternating``. It shares nothing with ``queueing``'s
 kernels except the latency model's vectorised ``iteration_time``. KV blocks
 follow the testbed's logical blocks: a sequence's logical tokens are its
 prompt plus every token it generated, and a decode needs
@@ -48,7 +49,8 @@ def reference_simulate(arrival, prompt, output, tbt, scheduler, latency, token_b
     ranks = {v: k for k, v in enumerate(sorted(set(tbt)))}
     reqs = [_Req(i, arrival[i], int(prompt[i]), int(output[i]), tbt[i], ranks[tbt[i]]) for i in range(len(arrival))]
     policy = {"vllm": "fcfs", "sarathi": "fcfs", "sarathi-spf": "spf", "slai-fcfs-fixed": "fcfs",
-              "slai-spf-fixed": "spf", "slai": "spf", "slai-priority": "priority", "rad": "fcfs"}[scheduler]
+              "slai-spf-fixed": "spf", "slai": "spf", "slai-priority": "priority", "rad": "fcfs",
+              "rad-alternating": "fcfs"}[scheduler]
     fixed = scheduler in ("slai-fcfs-fixed", "slai-spf-fixed")
     testbed = token_convention == "testbed"
     watermark = int(kv_watermark * n_blocks)  # BaseBlockSpaceManager.watermark_blocks
@@ -59,6 +61,7 @@ def reference_simulate(arrival, prompt, output, tbt, scheduler, latency, token_b
                                    theta_high, kv_threshold, kv_watermark, append_rule, token_convention,
                                    0, tile, prefills_per_cycle, kv_reserve, decode_budget)[3]
     state = {"free": n_blocks, "durations": list(warm), "last_end": 0.0}
+    cycle = {"mode": "prefill", "admitted": 0, "decode_batches": 0, "launched": False, "next_id": 0}
     waiting, active, decode_heap, last_batch, batches = [], [], [], [], []
 
     def blocks(tokens):
@@ -152,8 +155,70 @@ def reference_simulate(arrival, prompt, output, tbt, scheduler, latency, token_b
                 tokens += 1
         return prefills, tokens
 
+    def decode_tile(batch, width):
+        """Up to ``width`` decodes, round robin in arrival order from the request after the last one served."""
+        decoding = [q for q in active if q.phase == "decode"]
+        order = [q for q in decoding if q.id >= cycle["next_id"]] + [q for q in decoding if q.id < cycle["next_id"]]
+        in_batch = set()
+        for q in order:
+            if len(in_batch) == width:
+                break
+            if q.phase != "decode":  # preempted for an earlier decode of this batch
+                continue
+            while not append_slot(q):
+                victim = max((a for a in active if a.id not in in_batch), key=lambda a: a.id)
+                preempt(victim)
+                if victim is q:
+                    break
+            if q.phase == "decode":
+                batch.append((q, 1))
+                in_batch.add(q.id)
+                cycle["next_id"] = q.id + 1
+
+    def rad_alternating(batch):
+        reserve = int(kv_reserve * n_blocks)
+        for _ in range(3):
+            if cycle["mode"] == "prefill":
+                while cycle["admitted"] < prefills_per_cycle and len(active) < max_active:
+                    q = head()
+                    if q is None or not can_allocate(q, reserve if active else 0):
+                        break
+                    admit(q)
+                    cycle["admitted"] += 1
+                prefilling = [q for q in active if q.phase == "prefill"]
+                rest = sum(q.target - q.done for q in prefilling)
+                y = len(active) - len(prefilling)
+                if rest >= token_budget or (rest > 0 and (not waiting or y == 0)):
+                    size = min(rest, token_budget)
+                    for q in prefilling:
+                        c = min(q.target - q.done, size)
+                        if c == 0:
+                            break
+                        batch.append((q, c))
+                        size -= c
+                    cycle["launched"] = True
+                    return
+                cycle["mode"] = "decode"
+                cycle["decode_batches"] = y // tile
+            y = sum(q.phase == "decode" for q in active)
+            if cycle["decode_batches"] > 0 and y >= tile:
+                cycle["decode_batches"] -= 1
+                decode_tile(batch, tile)
+                if batch:
+                    cycle["launched"] = True
+                    return
+            launched = cycle["launched"]
+            cycle.update(mode="prefill", admitted=0, launched=False)
+            if not launched and y > 0:
+                decode_tile(batch, tile)
+                if batch:
+                    return
+
     def schedule(now):
         batch = []
+        if scheduler == "rad-alternating":
+            rad_alternating(batch)
+            return batch
         if scheduler == "rad":
             static = int(decode_budget)
             prefills, tokens = sarathi_like(batch, static if static else token_budget)

@@ -18,7 +18,7 @@ def _random_workload(seed, n=150):
 
 
 @pytest.mark.parametrize("rules", ["testbed", "fluid"])
-@pytest.mark.parametrize("scheduler", SCHEDULERS + ["rad"])
+@pytest.mark.parametrize("scheduler", SCHEDULERS + ["rad", "rad-alternating"])
 def test_invariants_every_iteration(scheduler, rules):
     extra = 1 if rules == "testbed" else 0  # the testbed's record: prefill end, then D tokens
     for seed, kv in [(0, 4000), (1, 235_728)]:

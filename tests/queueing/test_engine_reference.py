@@ -13,7 +13,9 @@ from queueing.latency import default_latency
 
 from reference_engine import reference_simulate
 
-SCHEDULERS = ["vllm", "sarathi", "sarathi-spf", "slai-fcfs-fixed", "slai-spf-fixed", "slai", "slai-priority", "rad"]
+SCHEDULERS = ["vllm", "sarathi", "sarathi-spf", "slai-fcfs-fixed", "slai-spf-fixed", "slai", "slai-priority", "rad",
+              "rad-alternating"]
+TILES = {"rad": 16, "rad-alternating": 4}  # rad-alternating: max_active = 8 holds two full decode tiles
 OPTIONS = {
     "testbed": dict(kv_watermark=0.1),  # 0.01 of 40 blocks is 0: a larger watermark that binds here
     "legacy": dict(kv_watermark=0.0, append_rule="when_needed", token_convention="vllm"),
@@ -32,7 +34,7 @@ def _workload(seed, n=40):
 
 def run_both(wl, scheduler, kv_blocks, options, **kw):
     """Run the engine (invariants checked every iteration) and the reference on ``wl``; return both."""
-    kw = dict(kw, **({"tile": 16} if scheduler == "rad" else {}))
+    kw = dict(kw, **({"tile": TILES[scheduler]} if scheduler in TILES else {}))
     res = q.simulate(wl, scheduler, kv_capacity_tokens=16 * kv_blocks, record_batches=True,
                      check_invariants=True, **options, **kw)
     ref = reference_simulate(wl.arrival, wl.prompt_tokens, wl.output_tokens, wl.tbt_slo, scheduler,
