@@ -60,7 +60,7 @@ from .engine import INVARIANT_MESSAGES, ROUTERS, Config, Spec, drive, initial_re
 from .kv import APPEND_RULES, DEFAULT_BLOCK_SIZE, DEFAULT_KV_CAPACITY_TOKENS, DEFAULT_KV_WATERMARK
 from .latency import default_latency
 from .metrics import kept_up_share
-from .registry import get_scheduler
+from .registry import check_scheduler_params, get_scheduler
 from .roofline import resolve_hardware
 from .simulation import (DEFAULT_MAX_MODEL_LEN, OVERLOAD_KEPT_UP, OVERLOAD_MIN_REQUESTS, TOKEN_CONVENTIONS,
                          SimulationResult, _choice, _positive_int, result_tables, router_uniforms, servable_alone)
@@ -355,6 +355,9 @@ def _role_setup(g, role, block_size, kv_watermark, append, silent, max_model_len
     if unknown:
         raise ValueError(f"{where}: unknown parameter(s) {unknown} for scheduler {g.scheduler!r}")
     sp = np.array([float(g.params.get(k, v)) for k, v in sspec.params] or [0.0])
+    if not np.all(np.isfinite(sp)):
+        raise ValueError(f"{where}: scheduler parameters must be finite, got {g.params}")
+    check_scheduler_params(sspec, dict(zip(known, sp.tolist())), g.token_budget)
     n_blocks = kv // block_size
     watermark = int(kv_watermark * n_blocks)
     s = dict(cluster_driver=CLUSTER_DRIVERS[sspec.driver], queue_policy=int(sspec.queue_policy),
