@@ -357,7 +357,7 @@ def _role_setup(g, role, block_size, kv_watermark, append, silent, max_model_len
     sp = np.array([float(g.params.get(k, v)) for k, v in sspec.params] or [0.0])
     if not np.all(np.isfinite(sp)):
         raise ValueError(f"{where}: scheduler parameters must be finite, got {g.params}")
-    check_scheduler_params(sspec, dict(zip(known, sp.tolist())), g.token_budget)
+    check_scheduler_params(sspec, dict(zip(known, sp.tolist())), _positive_int(g.token_budget, f"{where} token_budget"))
     n_blocks = kv // block_size
     watermark = int(kv_watermark * n_blocks)
     s = dict(cluster_driver=CLUSTER_DRIVERS[sspec.driver], queue_policy=int(sspec.queue_policy),
