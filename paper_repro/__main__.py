@@ -44,6 +44,7 @@ STUDIES = [
     "q_rad_stability",
     "q_rad_variants",
     "q_principles",
+    "q_disaggregation",
 ]
 
 

@@ -17,8 +17,9 @@ does); in mainstream vLLM (0) it emits the first token, D - 1 decodes follow,
 and a recompute's prefill emits the next token. Each request's record holds
 D + ``prefill_silent`` event times: the first is the TTFT, the gaps between
 consecutive ones are its TBT gaps. Arrivals are routed to a replica
-on arrival (round robin, least outstanding requests, least outstanding prompt
-work) and wait in that replica's waiting queue. KV memory and recompute
+on arrival (``pick_replica``: round robin, least outstanding requests, least
+outstanding prompt work, least prefill backlog, power of two choices, KV-aware
+least loaded) and wait in that replica's waiting queue. KV memory and recompute
 preemption follow ``queueing.kv``: a preempted request frees its KV, returns
 to the waiting queue and later re-prefills its prompt plus the tokens it has
 generated, and that re-prefill emits its next token.
@@ -95,9 +96,10 @@ from .latency import iteration_time_kernel
 FUTURE, WAITING, PREFILL, DECODE, DONE, REJECTED = 0, 1, 2, 3, 4, 5
 # waiting-queue orders
 QUEUE_FCFS, QUEUE_SPF, QUEUE_PRIORITY = 0, 1, 2
-# routers
-ROUTER_RR, ROUTER_LOR, ROUTER_LW = 0, 1, 2
-ROUTERS = {"round_robin": ROUTER_RR, "least_outstanding": ROUTER_LOR, "least_work": ROUTER_LW}
+# routers (see ``pick_replica``)
+ROUTER_RR, ROUTER_LOR, ROUTER_LW, ROUTER_LPB, ROUTER_P2C, ROUTER_KV = 0, 1, 2, 3, 4, 5
+ROUTERS = {"round_robin": ROUTER_RR, "least_outstanding": ROUTER_LOR, "least_work": ROUTER_LW,
+           "least_prefill_backlog": ROUTER_LPB, "power_of_two": ROUTER_P2C, "kv_least_loaded": ROUTER_KV}
 # driver return codes
 STATUS_DONE, STATUS_GROW, STATUS_STALLED, STATUS_INVARIANT, STATUS_ITER_LIMIT = -1, -2, -3, -4, -5
 # invariant violation codes (st.err[0])
@@ -121,7 +123,9 @@ State = namedtuple("State", [
     "wkey", "wid", "wlen", "dkey", "did", "dlen",
     "bid", "btok", "blen", "n_batches", "sum_dur", "outstanding", "work",
     "scr_a", "scr_b", "sched_f", "sched_i",
-    # global scalars (1,)
+    "pf_backlog", "queued", "held", "cap_blocks",  # routing loads and KV held outside the active list
+    "route_u",  # (n, 4) uniforms of the power-of-two router (two per routing stage)
+    # global scalars (1,); rr (2,): round-robin counters of the two routing stages
     "now", "next_arrival", "n_done", "rr", "counter", "err",
 ])
 Records = namedtuple("Records", [
@@ -221,6 +225,7 @@ def admit(spec, st, cfg, r, i):
     """
     b = (st.target[i] + cfg.block_size - 1) // cfg.block_size
     st.free_blocks[r] -= b
+    st.queued[r] -= st.target[i]
     st.kv_blocks[i] = b
     st.kv_tokens[i] = 0
     st.phase[i] = PREFILL
@@ -239,7 +244,10 @@ def preempt(spec, st, cfg, r, i):
     kv_release(st, r, i)
     _active_remove(st, r, i)
     st.phase[i] = WAITING
+    st.pf_backlog[r] -= st.target[i] - st.prefilled[i]
     st.target[i] = spec.prompt[i] + st.generated[i]
+    st.pf_backlog[r] += st.target[i]
+    st.queued[r] += st.target[i]
     st.prefilled[i] = 0
     st.n_preempt[i] += 1
     if cfg.prefill_silent != 0:
@@ -250,27 +258,67 @@ def preempt(spec, st, cfg, r, i):
 # ------------------------------------------------------------ event loop
 
 
+@njit(cache=True, inline="always")
+def _kv_load(st, cfg, q):
+    # KV blocks in use or reserved, plus those the requests waiting for admission will take
+    used = st.cap_blocks[q] - st.free_blocks[q] + (st.queued[q] + cfg.block_size - 1) // cfg.block_size
+    return used / st.cap_blocks[q]
+
+
 @njit(cache=True)
-def _route(spec, st, cfg, j):
-    R = cfg.n_replicas
-    r = 0
-    if cfg.router == ROUTER_RR:
-        r = st.rr[0] % R
-        st.rr[0] += 1
-    elif cfg.router == ROUTER_LOR:
-        for q in range(1, R):
-            if st.outstanding[q] < st.outstanding[r]:
-                r = q
-    else:
-        for q in range(1, R):
-            if st.work[q] < st.work[r]:
-                r = q
+def pick_replica(st, cfg, router, lo, hi, j, stage):
+    """Replica in ``lo .. hi - 1`` for request ``j`` at routing ``stage`` (0 arrival, 1 decode hand-off).
+
+    round robin (a counter per stage); least outstanding requests; least
+    prompt work (prompt tokens of outstanding requests); least prefill
+    backlog (prompt tokens routed and not yet prefilled); power of two
+    choices (two distinct replicas drawn from ``st.route_u[j, 2 stage:2 stage + 2]``,
+    the one with fewer outstanding requests); KV-aware least loaded (the
+    smallest share of KV blocks used, reserved or wanted by waiting
+    requests). Ties go to the lowest replica.
+    """
+    m = hi - lo
+    if router == ROUTER_RR:
+        r = lo + st.rr[stage] % m
+        st.rr[stage] += 1
+        return r
+    if router == ROUTER_P2C:
+        a = lo + min(int(st.route_u[j, 2 * stage] * m), m - 1)
+        if m == 1:
+            return a
+        b = lo + (a - lo + 1 + min(int(st.route_u[j, 2 * stage + 1] * (m - 1)), m - 2)) % m
+        return b if st.outstanding[b] < st.outstanding[a] else a
+    r = lo
+    for q in range(lo + 1, hi):
+        if router == ROUTER_LOR:
+            better = st.outstanding[q] < st.outstanding[r]
+        elif router == ROUTER_LW:
+            better = st.work[q] < st.work[r]
+        elif router == ROUTER_LPB:
+            better = st.pf_backlog[q] < st.pf_backlog[r]
+        else:
+            better = _kv_load(st, cfg, q) < _kv_load(st, cfg, r)
+        if better:
+            r = q
+    return r
+
+
+@njit(cache=True)
+def assign(spec, st, cfg, j, r):
+    """Queue arrived request ``j`` on replica ``r`` (``cfg``: that replica's configuration)."""
     st.replica[j] = r
     st.outstanding[r] += 1
     st.work[r] += spec.prompt[j]
+    st.pf_backlog[r] += spec.prompt[j]
+    st.queued[r] += spec.prompt[j]
     st.phase[j] = WAITING
     st.target[j] = spec.prompt[j]
     heap_push(st.wkey, st.wid, st.wlen, r, waiting_key(spec, st, cfg, j, False), j)
+
+
+@njit(cache=True)
+def _route(spec, st, cfg, j):
+    assign(spec, st, cfg, j, pick_replica(st, cfg, cfg.router, 0, cfg.n_replicas, j, 0))
 
 
 @njit(cache=True, inline="always")
@@ -284,6 +332,7 @@ def _commit(spec, st, rec, out_len, cfg, r):
         if st.phase[i] == PREFILL:
             st.prefilled[i] += st.btok[r, k]
             st.kv_tokens[i] += st.btok[r, k]
+            st.pf_backlog[r] -= st.btok[r, k]
             if st.prefilled[i] < st.target[i]:
                 continue
             st.phase[i] = DECODE
@@ -354,7 +403,7 @@ def _check(spec, st, cfg, r, p, d):
     used = 0
     for k in range(st.n_active[r]):
         used += st.kv_blocks[st.active[r, k]]
-    if st.free_blocks[r] < 0 or used != cfg.n_blocks - st.free_blocks[r]:
+    if st.free_blocks[r] < 0 or used + st.held[r] != cfg.n_blocks - st.free_blocks[r]:
         return 2
     if st.n_active[r] > cfg.max_active:
         return 3
@@ -435,8 +484,11 @@ def launch(spec, st, rec, cfg, r):
 # ----------------------------------------------------------- Python side
 
 
-def new_state(n, n_replicas, max_active, n_blocks, rejected, warmup_durations=()):
+def new_state(n, n_replicas, max_active, n_blocks, rejected, warmup_durations=(), route_u=None):
     """Fresh engine state for ``n`` requests (``rejected``: bool (n,), never served).
+
+    ``n_blocks``: KV blocks per replica, an int or int (R,). ``route_u``:
+    float64 (n, 4) uniforms in [0, 1) for the power-of-two router (default zeros).
 
     ``warmup_durations`` (s): batches every replica ran before the workload
     (a warm-up); they count in the batch statistics schedulers read
@@ -450,7 +502,8 @@ def new_state(n, n_replicas, max_active, n_blocks, rejected, warmup_durations=()
         replica=np.full(n, -1, np.int64), phase=phase, target=z(n), prefilled=z(n), generated=z(n),
         gen0=z(n), kv_tokens=z(n), kv_blocks=z(n), lst=f(n), last_token=f(n), first_token=f(n),
         first_sched=f(n), finish=f(n), n_preempt=z(n),
-        clock=np.zeros(R), busy=z(R), last_end=np.zeros(R), free_blocks=np.full(R, n_blocks, np.int64),
+        clock=np.zeros(R), busy=z(R), last_end=np.zeros(R),
+        free_blocks=np.array(np.broadcast_to(n_blocks, R), np.int64),
         n_active=z(R), active=z(R, A),
         wkey=np.zeros((R, max(n, 1))), wid=z(R, max(n, 1)), wlen=z(R),
         dkey=np.zeros((R, A)), did=z(R, A), dlen=z(R),
@@ -458,8 +511,10 @@ def new_state(n, n_replicas, max_active, n_blocks, rejected, warmup_durations=()
         sum_dur=np.full(R, _sequential_sum(warmup_durations)),
         outstanding=z(R), work=z(R), scr_a=z(R, A), scr_b=z(R, A),
         sched_f=np.zeros((R, 8)), sched_i=z(R, 8),
+        pf_backlog=z(R), queued=z(R), held=z(R), cap_blocks=np.array(np.broadcast_to(n_blocks, R), np.int64),
+        route_u=np.zeros((n, 4)) if route_u is None else np.ascontiguousarray(route_u, np.float64),
         now=np.zeros(1), next_arrival=z(1), n_done=np.array([int(rejected.sum())], np.int64),
-        rr=z(1), counter=z(1), err=z(1),
+        rr=z(2), counter=z(1), err=z(1),
     )
 
 
@@ -483,20 +538,36 @@ def new_records(out_len, it_cap, e_cap, prefill_silent=0):
     )
 
 
-def run_engine(driver, spec, out_len, cfg, rejected, warmup_durations=()):
+def run_engine(driver, spec, out_len, cfg, rejected, warmup_durations=(), route_u=None):
     """Run ``driver`` (a registered ``run_<name>`` kernel) to completion.
 
     Returns ``(state, records)``; raises ``RuntimeError`` on a stalled engine,
     an invariant violation (``cfg.check``) or the iteration limit.
     """
     n = spec.arrival.size
-    st = new_state(n, cfg.n_replicas, cfg.max_active, cfg.n_blocks, rejected, warmup_durations)
+    st = new_state(n, cfg.n_replicas, cfg.max_active, cfg.n_blocks, rejected, warmup_durations, route_u)
+    rec = initial_records(spec, out_len, cfg)
+    return drive(lambda rec: driver(spec, st, rec, out_len, cfg), st, rec, cfg)
+
+
+def initial_records(spec, out_len, cfg):
+    """Records sized for a typical run of ``spec`` (``drive`` grows them on demand)."""
     total_tokens = int(out_len.sum()) + int(spec.prompt.sum())
-    it_cap = max(1024, min(total_tokens, 4 * n + 4096))
+    it_cap = max(1024, min(total_tokens, 4 * spec.arrival.size + 4096))
     e_cap = 4 * it_cap if cfg.record_entries else 0
-    rec = new_records(out_len, it_cap, e_cap, cfg.prefill_silent)
+    return new_records(out_len, it_cap, e_cap, cfg.prefill_silent)
+
+
+def drive(call, st, rec, cfg, messages=INVARIANT_MESSAGES):
+    """Call ``call(rec)`` (a driver on ``st``) until it finishes, growing ``rec`` when it asks.
+
+    Returns ``(st, rec)``; raises ``RuntimeError`` on a stalled engine, an
+    invariant violation (``messages`` by ``st.err[0]``), the iteration limit
+    or unfinished requests.
+    """
+    n = st.phase.size
     while True:
-        status = driver(spec, st, rec, out_len, cfg)
+        status = call(rec)
         if status == STATUS_GROW:
             if cfg.record_entries and rec.n_e[0] + cfg.max_active > rec.e_req.size:
                 rec = rec._replace(**{k: _grow_array(getattr(rec, k)) for k in ("e_iter", "e_req", "e_tok", "e_decode")})
@@ -509,7 +580,7 @@ def run_engine(driver, spec, out_len, cfg, rejected, warmup_durations=()):
                            "scheduler built an empty batch")
     if status == STATUS_INVARIANT:
         raise RuntimeError(f"invariant violated at t={st.now[0]:.6g} s, iteration {rec.n_it[0]}: "
-                           f"{INVARIANT_MESSAGES.get(int(st.err[0]), st.err[0])}")
+                           f"{messages.get(int(st.err[0]), st.err[0])}")
     if status == STATUS_ITER_LIMIT:
         raise RuntimeError(f"iteration limit max_iterations={cfg.max_iterations} reached at "
                            f"t={st.now[0]:.6g} s with {n - st.n_done[0]} requests unfinished")

@@ -7,7 +7,10 @@ model of :mod:`queueing.theory` (lambda* of equation (1)):
   best budget when none is given);
 * :func:`best_token_budget`: the token budget (a multiple of the tile) and the
   prefill chunk size that maximise lambda*, optionally under a TBT SLO;
-* :func:`replicas_needed`: how many replicas a target QPS needs under a TBT SLO.
+* :func:`replicas_needed`: how many replicas a target QPS needs under a TBT SLO;
+* :func:`best_pd_split`: the best split of ``n`` replicas into prefill and
+  decode replicas (:mod:`queueing.cluster_theory`), against the same replicas
+  colocated, under a TBT SLO.
 
 SLO model (assumption): every decoding request emits one token per
 iteration (RAD, Sarathi-Serve), so its time between tokens is the iteration
@@ -25,7 +28,8 @@ import numpy as np
 
 from . import theory as _th
 
-__all__ = ["BudgetPlan", "ReplicaPlan", "plan_capacity", "best_token_budget", "replicas_needed"]
+__all__ = ["BudgetPlan", "ReplicaPlan", "SplitPlan", "plan_capacity", "best_token_budget", "replicas_needed",
+           "best_pd_split"]
 
 
 @dataclass(frozen=True)
@@ -189,3 +193,82 @@ def replicas_needed(target_qps, prompt_tokens, output_tokens=None, latency=None,
     n = int(np.ceil(lam / (rho * plan.capacity) - 1e-12))
     n = max(n, 1)
     return ReplicaPlan(n, plan.capacity, plan.token_budget, lam / (n * plan.capacity))
+
+
+@dataclass(frozen=True)
+class SplitPlan:
+    """Best prefill:decode split of ``n`` replicas, and the colocated alternative.
+
+    Attributes
+    ----------
+    n_prefill, n_decode : int
+    capacity : float
+        Fluid capacity of the split (requests/s).
+    binding : str
+        ``"prefill"``, ``"link"`` or ``"decode"``.
+    colocated_capacity : float
+        ``n`` colocated replicas at their best token budget under the SLO (requests/s).
+    colocated_token_budget : int
+    table : pandas.DataFrame
+        Every split (:func:`queueing.cluster_theory.split_capacity_table`).
+    """
+
+    n_prefill: int
+    n_decode: int
+    capacity: float
+    binding: str
+    colocated_capacity: float
+    colocated_token_budget: int
+    table: object
+
+    @property
+    def colocated_gain(self):
+        """Colocated over disaggregated capacity."""
+        return self.colocated_capacity / self.capacity
+
+
+def best_pd_split(n_replicas, prompt_tokens, output_tokens=None, latency=None, tbt_slo=None, tile=128,
+                  max_budget=4096, **split):
+    """The prefill:decode split of ``n_replicas`` with the largest fluid capacity under a TBT SLO.
+
+    SLO model: a decode replica's iteration is its requests' time between
+    tokens, so its decode population is capped where the iteration reaches
+    ``tbt_slo`` (:func:`queueing.cluster_theory.decode_replica_rate`); prefill
+    replicas emit no later tokens; the KV transfer adds ``E[P] kv_bytes / bandwidth
+    + latency`` to the first gap only, which the SLO model leaves out (a p99
+    TBT over many tokens is set by the decode iterations). Colocated replicas
+    run the best tile-multiple budget that meets the SLO (:func:`best_token_budget`).
+
+    Parameters
+    ----------
+    n_replicas : int, >= 2
+    prompt_tokens, output_tokens : array_like of int, shape (n,)
+    latency : latency model or None
+    tbt_slo : float or None
+        Seconds.
+    tile, max_budget : int
+        Colocated budgets considered (tokens).
+    **split
+        Passed to :func:`queueing.cluster_theory.split_capacity`
+        (``bandwidth``, ``kv_bytes_per_token``, ``prefill_budget``,
+        ``decode_budget``, ``max_active``, ``kv_capacity_tokens``, ...).
+
+    Returns
+    -------
+    SplitPlan
+    """
+    from .cluster_theory import split_capacity_table
+
+    if tbt_slo is not None:
+        tbt_slo = _positive("tbt_slo", tbt_slo)
+    table = split_capacity_table(n_replicas, prompt_tokens, output_tokens, latency, tbt_slo=tbt_slo, **split)
+    best = table.loc[table["rate"].idxmax()]
+    memory = {k: split[k] for k in ("max_active", "kv_capacity_tokens", "block_tokens") if k in split}
+    plan = best_token_budget(prompt_tokens, output_tokens, latency, tile, max_budget, tbt_slo,
+                             kv_capacity_tokens=memory.pop("kv_capacity_tokens", _th.DEFAULT_KV_CAPACITY_TOKENS),
+                             **memory)
+    colocated = int(n_replicas) * plan.capacity
+    table["colocated_rate"] = colocated
+    table["colocated_gain"] = colocated / table["rate"]
+    return SplitPlan(int(best.n_prefill), int(best.n_decode), float(best.rate), str(best.binding), colocated,
+                     plan.token_budget, table)

@@ -99,6 +99,13 @@ def _choice(v, name, options):
     return options[v]
 
 
+def router_uniforms(router, n, seed):
+    """float64 (n, 4) uniforms for the power-of-two router (``None`` for the other routers)."""
+    if router != "power_of_two":
+        return None
+    return np.random.default_rng(_positive_int(seed, "router_seed", 0)).random((n, 4))
+
+
 def servable_alone(prompt, output, n_blocks, block_size, watermark_blocks, append_rule, prefill_silent):
     """Whether each request can complete alone on an empty replica (bool array).
 
@@ -116,6 +123,35 @@ def servable_alone(prompt, output, n_blocks, block_size, watermark_blocks, appen
     peak = p + d - 1
     limit = block_size * (n_blocks - 1) + 1 if append_rule == APPEND_RULES["any_free"] else block_size * n_blocks
     return ok & (~has_decode | (peak <= limit))
+
+
+def result_tables(workload, st, rec, rejected, prefill_silent):
+    """The ``requests`` and ``iterations`` tables of a finished run (see ``SimulationResult``)."""
+    import pandas as pd
+
+    d = workload.output_tokens
+    p99, mx = request_tbt_stats(rec.tok_off, rec.tok_time, 99.0)
+    names = np.array([c.name for c in workload.classes], dtype=object)
+    a = workload.arrival
+    ttft = st.first_token - a
+    e2e = st.finish - a
+    with np.errstate(invalid="ignore", divide="ignore"):
+        tpot = np.where(d - 1 + prefill_silent > 0, (e2e - ttft) / (d - 1 + prefill_silent), np.nan)
+    requests = pd.DataFrame({
+        "arrival": a, "prompt_tokens": workload.prompt_tokens, "output_tokens": d,
+        "slo_class": names[workload.slo_class], "slo_class_id": workload.slo_class, "tbt_slo": workload.tbt_slo,
+        "replica": st.replica, "served": ~rejected, "first_scheduled": st.first_sched,
+        "scheduling_delay": st.first_sched - a, "ttft": ttft, "e2e": e2e, "tpot": tpot, "p99_tbt": p99,
+        "max_tbt": mx, "finish": st.finish, "n_preemptions": st.n_preempt,
+    })
+    m = int(rec.n_it[0])
+    iterations = pd.DataFrame({
+        "start": rec.it_start[:m], "end": rec.it_end[:m], "replica": rec.it_replica[:m],
+        "prefill_tokens": rec.it_prefill[:m], "decodes": rec.it_decodes[:m],
+        "decode_context_tokens": rec.it_ctx[:m], "kv_blocks_used": rec.it_kv_used[:m],
+        "active": rec.it_active[:m],
+    })
+    return requests, iterations
 
 
 def _warmup_durations(workload, k, cfg, lat):
@@ -146,7 +182,7 @@ def simulate(workload, scheduler="slai", latency=None, *, token_budget=512, max_
              kv_watermark=DEFAULT_KV_WATERMARK, append_rule="any_free", token_convention="testbed",
              warmup_requests=0, on_unservable="error", check_invariants=False, record_batches=False,
              max_iterations=None, warn_overload=True, model=None, gpu=None, tensor_parallel=1,
-             **scheduler_params):
+             router_seed=0, **scheduler_params):
     """Simulate serving ``workload`` with ``scheduler``.
 
     The four rules marked "testbed" default to the behaviour of the code the
@@ -176,7 +212,8 @@ def simulate(workload, scheduler="slai", latency=None, *, token_budget=512, max_
     block_size : int
         Tokens per KV block.
     n_replicas : int
-    router : {"round_robin", "least_outstanding", "least_work"}
+    router : {"round_robin", "least_outstanding", "least_work", "least_prefill_backlog", "power_of_two", "kv_least_loaded"}
+        How arrivals pick a replica (``queueing.engine.pick_replica``).
     max_prefill_tokens : int
         vLLM's cap on batched prompt tokens (``max_num_batched_tokens``): a
         prefill batch stays within it, and a prompt longer than it is
@@ -233,6 +270,8 @@ def simulate(workload, scheduler="slai", latency=None, *, token_budget=512, max_
         capacity is derived from them. Both or neither; not with ``latency``.
     tensor_parallel : int
         GPUs per replica (with ``model`` and ``gpu``).
+    router_seed : int
+        Seed of the power-of-two router's draws (``numpy.random.default_rng``).
     **scheduler_params
         The scheduler's own parameters (``SchedulerSpec.params``), e.g.
         ``theta_low``, ``theta_high``, ``kv_threshold`` for SLAI.
@@ -319,30 +358,11 @@ def simulate(workload, scheduler="slai", latency=None, *, token_budget=512, max_
                  int(bool(record_batches)), int(max_iterations), watermark, append, silent)
     warm = _warmup_durations(workload, warmup_requests, cfg, lat)
     t0 = time.perf_counter()
-    st, rec = run_engine(driver, spec, d, cfg, rejected, warm)
+    st, rec = run_engine(driver, spec, d, cfg, rejected, warm, router_uniforms(router, len(workload), router_seed))
     wall = time.perf_counter() - t0
 
-    p99, mx = request_tbt_stats(rec.tok_off, rec.tok_time, 99.0)
-    names = np.array([c.name for c in workload.classes], dtype=object)
+    requests, iterations = result_tables(workload, st, rec, rejected, silent)
     a = workload.arrival
-    ttft = st.first_token - a
-    e2e = st.finish - a
-    with np.errstate(invalid="ignore", divide="ignore"):
-        tpot = np.where(d - 1 + silent > 0, (e2e - ttft) / (d - 1 + silent), np.nan)
-    requests = pd.DataFrame({
-        "arrival": a, "prompt_tokens": p, "output_tokens": d, "slo_class": names[workload.slo_class],
-        "slo_class_id": workload.slo_class, "tbt_slo": tbt, "replica": st.replica, "served": ~rejected,
-        "first_scheduled": st.first_sched, "scheduling_delay": st.first_sched - a, "ttft": ttft,
-        "e2e": e2e, "tpot": tpot, "p99_tbt": p99, "max_tbt": mx, "finish": st.finish,
-        "n_preemptions": st.n_preempt,
-    })
-    m = int(rec.n_it[0])
-    iterations = pd.DataFrame({
-        "start": rec.it_start[:m], "end": rec.it_end[:m], "replica": rec.it_replica[:m],
-        "prefill_tokens": rec.it_prefill[:m], "decodes": rec.it_decodes[:m],
-        "decode_context_tokens": rec.it_ctx[:m], "kv_blocks_used": rec.it_kv_used[:m],
-        "active": rec.it_active[:m],
-    })
     batches = None
     if record_batches:
         e = int(rec.n_e[0])
