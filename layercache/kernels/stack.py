@@ -210,6 +210,7 @@ def stack_pass(mode, objects, versions, n_layers, item_sizes, thresholds, versio
     nxt = 0
     inf = np.inf
     top = caps[stop - 1]
+    scale = (lookup.size - 2) / top  # distance buckets per unit
     near = np.int64(caps[first])  # unit sizes: slots this close hold fewer items than any capacity
     unit = weight.size == 0
     cur = 0  # the open word
@@ -265,7 +266,7 @@ def stack_pass(mode, objects, versions, n_layers, item_sizes, thresholds, versio
             else:
                 dist = rest + _bytes_above(live, weight, p) + (sealed - _fenwick_prefix(tree, w)) + open_bytes
             if counted and dist <= top:
-                g = first if close else _first_at_least(caps, first, stop, lookup, dist)
+                g = first if close else _first_at_least(caps, first, stop, lookup, scale, dist)
                 if mode == LAYERED:
                     layer_hits[row + g] += end - q
                     if not unit:  # unit sizes: bytes hit = layers hit (the caller copies them)
@@ -337,6 +338,7 @@ def single_pass(mode, objects, versions, n_layers, caps, first, stop, lookup, wa
     m = live.size << 6
     nxt = 0
     top = caps[stop - 1]
+    scale = (lookup.size - 2) / top  # distance buckets per unit
     near = np.int64(caps[first])  # slots this close hold fewer items than any capacity
     cur = 0  # the open word
     open_count = 0.0  # its live slots
@@ -363,7 +365,7 @@ def single_pass(mode, objects, versions, n_layers, caps, first, stop, lookup, wa
                     if w != cur:
                         dist += (sealed - _fenwick_prefix(tree, w)) + open_count
                     if dist <= top:
-                        hits[row + _first_at_least(caps, first, stop, lookup, dist)] += 1
+                        hits[row + _first_at_least(caps, first, stop, lookup, scale, dist)] += 1
             live[w] &= ~_bit(p)
             if w == cur:
                 open_count -= 1.0
@@ -382,9 +384,12 @@ def single_pass(mode, objects, versions, n_layers, caps, first, stop, lookup, wa
 
 
 @njit(cache=True, inline="always")
-def _first_at_least(caps, first, stop, lookup, value):
-    """Smallest g in first..stop with ``caps[g] >= value`` (``value <= caps[stop - 1]``); caps sorted."""
-    b = np.int64(value * ((lookup.size - 2) / caps[stop - 1]))
+def _first_at_least(caps, first, stop, lookup, scale, value):
+    """Smallest g in first..stop with ``caps[g] >= value`` (``value <= caps[stop - 1]``); caps sorted.
+
+    ``scale`` is buckets per unit, ``(lookup.size - 2) / caps[stop - 1]``.
+    """
+    b = np.int64(value * scale)
     lo = lookup[max(b - 1, 0)]  # one bucket of slack either side for rounding
     hi = lookup[min(b + 2, lookup.size - 1)]
     while lo < hi:
