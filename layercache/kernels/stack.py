@@ -30,7 +30,7 @@ object's ``last`` entries, prefetched ahead.
 
 Requests of one unit-size item (flat traces, non-layered versions) take
 :func:`single_pass`, the same stack without runs, admission or weights:
-about a third faster than :func:`stack_pass` on such traces.
+20-30% faster than :func:`stack_pass` on such traces (measured on 10^7 Zipf requests).
 """
 
 import numpy as np
