@@ -226,7 +226,7 @@ def stack_counts(trace, caps, warmup, groups=None, n_groups=1):
     shape (n_groups, len(grid)) (rows: the ``groups`` of the requests, int64,
     default all 0). ``layer_hits`` equals ``hits`` outside layered mode.
     """
-    from .kernels.stack import stack_pass
+    from .kernels.stack import single_pass, stack_pass
 
     item_sizes, thresholds, version_sizes = _item_tables(trace)
     n_items = item_sizes.size
@@ -245,10 +245,10 @@ def stack_counts(trace, caps, warmup, groups=None, n_groups=1):
     slots = (2 * n_items // 64 + 2) * 64
     index = np.int32 if slots < _INT32_MAX else np.int64
     last = np.empty(n_items, dtype=index)
-    owner = np.empty(slots, dtype=index)
     weight = np.empty(0 if np.all(item_sizes == 1.0) else slots)
     live = np.empty(slots // 64, dtype=np.uint64)
     tree = np.empty(slots // 64 + 1)
+    counts = np.empty(slots // 64, dtype=np.int64)
     groups = np.empty(0, dtype=np.int64) if groups is None else np.ascontiguousarray(groups, dtype=np.int64)
     mode_code = _MODES.index(trace.mode)
     for first, stop in zip(starts, stops):
@@ -260,8 +260,12 @@ def stack_counts(trace, caps, warmup, groups=None, n_groups=1):
         checked = thresholds if thresholds.max() > admit_limit else np.empty(0)
         edges = np.arange(_BUCKETS + 2) * (grid[stop - 1] / _BUCKETS)
         lookup = np.minimum(np.searchsorted(grid[first:stop], edges) + first, stop - 1)
+        if weight.size == 0 and checked.size == 0 and trace.mode in ("flat", "versions"):  # one unit item a request
+            single_pass(mode_code, trace.objects, trace.versions, trace.n_layers, grid, int(first), int(stop), lookup,
+                        warmup, groups, last, weight, live, tree, counts, hits)
+            continue
         stack_pass(mode_code, trace.objects, trace.versions, trace.n_layers, item_sizes, checked, version_sizes,
-                   admit_limit, grid, int(first), int(stop), lookup, warmup, groups, last, owner, weight, live, tree,
+                   admit_limit, grid, int(first), int(stop), lookup, warmup, groups, last, weight, live, tree, counts,
                    hits, layer_hits, bytes_hit)
     hits, layer_hits, bytes_hit = (_cumulate(a.reshape(n_groups, k), starts, stops)
                                    for a in (hits, layer_hits, bytes_hit))

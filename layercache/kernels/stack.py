@@ -21,10 +21,16 @@ object's layers in consecutive slots) share one stack distance: one query
 per run, not per layer (see :func:`stack_pass`).
 
 Slots are recycled: when all ``2 * n_items + 64`` (rounded up to whole
-words) are used, the live ones are renumbered in order and the tree rebuilt
-in O(slots). So memory is O(n_items), not O(accesses), and the bitmap and
-the tree (one entry per 64 slots) stay in the CPU cache; the one random
-access per request is its object's ``last`` entries, prefetched ahead.
+words) are used, the live ones are renumbered in order (an item's new slot
+is its old slot's rank among the live ones: one sequential pass over the
+items, no slot-to-item table) and the tree rebuilt in O(slots). So memory
+is O(n_items), not O(accesses), and the bitmap and the tree (one entry per
+64 slots) stay in the CPU cache; the one random access per request is its
+object's ``last`` entries, prefetched ahead.
+
+Requests of one unit-size item (flat traces, non-layered versions) take
+:func:`single_pass`, the same stack without runs, admission or weights:
+20-30% faster than :func:`stack_pass` on such traces (measured on 10^7 Zipf requests).
 """
 
 import numpy as np
@@ -93,27 +99,35 @@ def _bytes_above(live, weight, slot):
 
 
 @njit(cache=True)
-def _compact(last, owner, weight, live, tree):
+def _compact(last, weight, live, tree, counts):
     """Renumber the live slots 0, 1, ... in order; rebuild the bitmap, and the tree of the full words.
 
-    Returns the next free slot; the tree holds the words before its word (the open word is not in it).
+    Each item's new slot is its old slot's rank among the live slots (a
+    sequential pass over ``last``, with ``counts``, shape (m // 64,), as
+    scratch for the live slots before each word); weights move down in slot
+    order. Returns the next free slot; the tree holds the words before its
+    word (the open word is not in it).
     """
     nxt = 0
     for w in range(live.size):
-        bits = live[w]
-        live[w] = 0
-        while bits != 0:
-            low = _lowest(bits)
-            slot = (w << 6) + _popcount(low - _ONE)
-            bits ^= low
-            item = owner[slot]
-            owner[nxt] = item
-            if weight.size > 0:
-                weight[nxt] = weight[slot]
-            last[item] = nxt
-            nxt += 1
+        counts[w] = nxt
+        nxt += _popcount(live[w])
+    for item in range(last.size):
+        slot = np.int64(last[item])
+        if slot >= 0:
+            w = slot >> 6
+            last[item] = counts[w] + _popcount(live[w] & (_bit(slot) - _ONE))
     if weight.size > 0:
+        to = 0
+        for w in range(live.size):
+            bits = live[w]
+            while bits != 0:
+                low = _lowest(bits)
+                weight[to] = weight[(w << 6) + _popcount(low - _ONE)]
+                bits ^= low
+                to += 1
         weight[nxt:] = 0.0
+    live[:] = 0
     tree[:] = 0.0
     for slot in range(nxt):
         live[slot >> 6] |= _bit(slot)
@@ -128,7 +142,7 @@ def _compact(last, owner, weight, live, tree):
 
 @njit(cache=True, _nrt=False)
 def stack_pass(mode, objects, versions, n_layers, item_sizes, thresholds, version_sizes, admit_limit,
-               caps, first, stop, lookup, warmup, groups, last, owner, weight, live, tree,
+               caps, first, stop, lookup, warmup, groups, last, weight, live, tree, counts,
                hits, layer_hits, bytes_hit):
     """Replay the trace on the LRU stack of the items admissible at ``admit_limit``.
 
@@ -178,12 +192,12 @@ def stack_pass(mode, objects, versions, n_layers, item_sizes, thresholds, versio
         Optional group of each request: its counts go to row ``groups[t]``.
     last : int32 or int64, shape (n_items,)
         Scratch, -1 on entry: each item's slot.
-    owner : int32 or int64, shape (m,), m a multiple of 64
-        Scratch: the item of each slot.
-    weight : float64, shape (m,) or (0,) for unit sizes
+    weight : float64, shape (m,) or (0,) for unit sizes, m a multiple of 64
         Scratch, zero on entry: the size of each live slot's item, 0 elsewhere.
     live : uint64, shape (m // 64,); tree : float64, shape (m // 64 + 1,)
         Scratch, zero on entry.
+    counts : int64, shape (m // 64,)
+        Scratch.
     hits, layer_hits : int64, shape (G * K,); bytes_hit : float64, same shape
         Histograms, one row of K per group, added to: a request (in layered
         mode also each run of layers) that hits from ``caps[g]`` on (up to
@@ -192,10 +206,11 @@ def stack_pass(mode, objects, versions, n_layers, item_sizes, thresholds, versio
         alone outside layered mode.
     """
     n = objects.size
-    m = owner.size
+    m = live.size << 6
     nxt = 0
     inf = np.inf
     top = caps[stop - 1]
+    scale = (lookup.size - 2) / top  # distance buckets per unit
     near = np.int64(caps[first])  # unit sizes: slots this close hold fewer items than any capacity
     unit = weight.size == 0
     cur = 0  # the open word
@@ -207,7 +222,7 @@ def stack_pass(mode, objects, versions, n_layers, item_sizes, thresholds, versio
             prefetch(last, ahead)
         base, k = _request_items(mode, objects, versions, n_layers, t)
         if nxt + k > m:  # recycle the slots (order-preserving, so distances stay)
-            nxt = _compact(last, owner, weight, live, tree)
+            nxt = _compact(last, weight, live, tree, counts)
             cur = nxt >> 6
             open_bytes = 0.0
             for s in range(cur << 6, nxt):
@@ -251,7 +266,7 @@ def stack_pass(mode, objects, versions, n_layers, item_sizes, thresholds, versio
             else:
                 dist = rest + _bytes_above(live, weight, p) + (sealed - _fenwick_prefix(tree, w)) + open_bytes
             if counted and dist <= top:
-                g = first if close else _first_at_least(caps, first, stop, lookup, dist)
+                g = first if close else _first_at_least(caps, first, stop, lookup, scale, dist)
                 if mode == LAYERED:
                     layer_hits[row + g] += end - q
                     if not unit:  # unit sizes: bytes hit = layers hit (the caller copies them)
@@ -290,7 +305,6 @@ def stack_pass(mode, objects, versions, n_layers, item_sizes, thresholds, versio
                 cur = nxt >> 6
                 open_bytes = 0.0
             last[base + q] = nxt
-            owner[nxt] = base + q
             if not unit:
                 weight[nxt] = size
             live[cur] |= _bit(nxt)
@@ -308,10 +322,74 @@ def stack_pass(mode, objects, versions, n_layers, item_sizes, thresholds, versio
             bytes_hit[row + g] += volume
 
 
+@njit(cache=True, _nrt=False)
+def single_pass(mode, objects, versions, n_layers, caps, first, stop, lookup, warmup, groups, last, weight, live, tree,
+                counts, hits):
+    """:func:`stack_pass` for one unit-size item per request (flat or non-layered traces, unit sizes).
+
+    The same stack, without layer runs, admission or weights: a stack
+    distance is a count of live slots, and each request adds one hit at
+    the smallest capacity that holds it (its bytes and layers hit are its
+    hits). Arguments as in :func:`stack_pass`; ``mode`` is ``FLAT`` or
+    ``VERSIONS``, every capacity admits every item and ``weight`` is
+    empty.
+    """
+    n = objects.size
+    m = live.size << 6
+    nxt = 0
+    top = caps[stop - 1]
+    scale = (lookup.size - 2) / top  # distance buckets per unit
+    near = np.int64(caps[first])  # slots this close hold fewer items than any capacity
+    cur = 0  # the open word
+    open_count = 0.0  # its live slots
+    sealed = 0.0  # live slots in full words (the tree's total)
+    for t in range(n):
+        if t + AHEAD < n:
+            ahead, _ = _request_items(mode, objects, versions, n_layers, t + AHEAD)
+            prefetch(last, ahead)
+        if nxt == m:  # recycle the slots (order-preserving, so distances stay)
+            nxt = _compact(last, weight, live, tree, counts)
+            cur = nxt >> 6
+            open_count = float(nxt & 63)
+            sealed = float(cur << 6)
+        item, _ = _request_items(mode, objects, versions, n_layers, t)
+        p = np.int64(last[item])
+        if p >= 0:
+            w = p >> 6
+            if t >= warmup:
+                row = groups[t] * caps.size if groups.size > 0 else 0
+                if nxt - p <= near:
+                    hits[row + first] += 1
+                else:
+                    dist = 1.0 + float(_popcount((live[w] >> np.uint64(p & 63)) >> _ONE))
+                    if w != cur:
+                        dist += (sealed - _fenwick_prefix(tree, w)) + open_count
+                    if dist <= top:
+                        hits[row + _first_at_least(caps, first, stop, lookup, scale, dist)] += 1
+            live[w] &= ~_bit(p)
+            if w == cur:
+                open_count -= 1.0
+            else:
+                _fenwick_add(tree, w, -1.0)
+                sealed -= 1.0
+        if (nxt >> 6) != cur:  # the open word is full: into the tree
+            _fenwick_add(tree, cur, open_count)
+            sealed += open_count
+            cur = nxt >> 6
+            open_count = 0.0
+        last[item] = nxt
+        live[cur] |= _bit(nxt)
+        open_count += 1.0
+        nxt += 1
+
+
 @njit(cache=True, inline="always")
-def _first_at_least(caps, first, stop, lookup, value):
-    """Smallest g in first..stop with ``caps[g] >= value`` (``value <= caps[stop - 1]``); caps sorted."""
-    b = np.int64(value * ((lookup.size - 2) / caps[stop - 1]))
+def _first_at_least(caps, first, stop, lookup, scale, value):
+    """Smallest g in first..stop with ``caps[g] >= value`` (``value <= caps[stop - 1]``); caps sorted.
+
+    ``scale`` is buckets per unit, ``(lookup.size - 2) / caps[stop - 1]``.
+    """
+    b = np.int64(value * scale)
     lo = lookup[max(b - 1, 0)]  # one bucket of slack either side for rounding
     hi = lookup[min(b + 2, lookup.size - 1)]
     while lo < hi:
