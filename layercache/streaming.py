@@ -309,10 +309,11 @@ def _simulate_staged(staged: StagedTrace, policy, capacity, sizes, warmup, bypas
     from .result import SimulationResult
     from .simulation import POLICIES, _check_warmup
 
-    if sizes not in (None, "trace"):
+    use_sizes = isinstance(sizes, str) and sizes == "trace"
+    if sizes is not None and not use_sizes:
+        shown = repr(sizes) if isinstance(sizes, str) else f"a {type(sizes).__name__}"
         raise ValueError(f"sizes must be None (unit sizes) or 'trace' (the trace's own sizes) when streaming, "
-                         f"got {sizes!r}")
-    use_sizes = sizes == "trace"
+                         f"got {shown}")
     if use_sizes and not staged.has_sizes:
         raise ValueError("sizes='trace' needs a trace with sizes; these chunks carry ids only")
     warmup = _check_warmup(warmup, staged.n_requests)
