@@ -40,6 +40,7 @@ after that choice.
 from __future__ import annotations
 
 import collections.abc
+import contextlib
 import os
 import shutil
 import tempfile
@@ -115,9 +116,6 @@ class StagedTrace:
     def _nexts_path(self):
         return self.directory / "next_uses.bin"
 
-    def next_uses_ready(self) -> bool:
-        return self._nexts_path.exists()
-
     def write_next_uses(self) -> None:
         """Belady's next uses: a backward pass over the staged ids into ``next_uses.bin``.
 
@@ -125,7 +123,7 @@ class StagedTrace:
         request ``t``, or ``n_requests`` if there is none (the chain
         :func:`layercache.kernels.driver.next_requests` builds in memory).
         """
-        if self.next_uses_ready():
+        if self._nexts_path.exists():
             return
         step = self.chunk_requests
         last = np.full(self.n_objects, self.n_requests, dtype=self.next_dtype)
@@ -152,8 +150,8 @@ class StagedTrace:
         empty_sizes = np.empty(0)
         empty_nexts = np.empty(0, dtype=np.int32)
         with open(self._objects_path, "rb") as fo, \
-                (open(self._sizes_path, "rb") if sizes else _Nothing()) as fs, \
-                (open(self._nexts_path, "rb") if next_uses else _Nothing()) as fn:
+                (open(self._sizes_path, "rb") if sizes else contextlib.nullcontext()) as fs, \
+                (open(self._nexts_path, "rb") if next_uses else contextlib.nullcontext()) as fn:
             start = 0
             while start < self.n_requests:
                 m = min(self.chunk_requests, self.n_requests - start)
@@ -164,14 +162,6 @@ class StagedTrace:
                     raise ValueError(f"staged trace in {str(self.directory)!r} is truncated at request {start}")
                 yield start, objects, req_sizes, nexts
                 start += m
-
-
-class _Nothing:
-    def __enter__(self):
-        return None
-
-    def __exit__(self, *exc):
-        return False
 
 
 @njit(cache=True)
