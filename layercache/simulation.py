@@ -269,9 +269,10 @@ def simulate(
         Requested object ids, 0-based, or string labels (no catalog). A
         path (str or os.PathLike), an iterator of chunks (arrays of ids, or
         tuples ``(ids, sizes[, times])``) or a :class:`~layercache.StagedTrace`
-        is a classic trace simulated from disk one window at a time, with
-        memory bounded by the cache state and one window, never the trace
-        (:func:`layercache.stream_trace`; the hits equal the in-memory run's). With a catalog they must lie in
+        is simulated from disk one window at a time, with memory bounded by
+        the cache state and one window, never the trace
+        (:func:`layercache.stream_trace`, which also stages versioned
+        traces; the hits equal the in-memory run's). With a catalog they must lie in
         ``0..N-1`` (build one from a real trace with
         :func:`layercache.layer_trace`); without one, any non-negative ids up
         to ``2**64 - 1`` (sparse ids are remapped to dense ones in order of
@@ -360,11 +361,11 @@ def _simulate(objects, versions, policy, capacity, catalog, sizes, layered, warm
     from .streaming import is_stream_source, simulate_stream
 
     if is_stream_source(objects):
-        if versions is not None or catalog is not None or full_object_only or per_request:
-            raise ValueError("a streamed trace (a path, an iterator of chunks or a StagedTrace) is a classic trace: "
-                             "versions, catalog, full_object_only and per_request need in-memory arrays")
-        return simulate_stream(objects, policy=policy, capacity=capacity, sizes=sizes, warmup=warmup,
-                               bypass=bypass, params=params)
+        if versions is not None or catalog is not None or per_request:
+            raise ValueError("a streamed trace (a path, an iterator of chunks or a StagedTrace) carries its versions "
+                             "and catalog (stream_trace(chunks, catalog=...)); per_request needs in-memory arrays")
+        return simulate_stream(objects, policy=policy, capacity=capacity, sizes=sizes, layered=layered,
+                               warmup=warmup, full_object_only=full_object_only, bypass=bypass, params=params)
     trace = _prepare_trace(objects, versions, catalog, sizes, layered, full_object_only)
     mode, objects, versions, n_layers, req_sizes = trace.mode, trace.objects, trace.versions, trace.n_layers, trace.req_sizes
     n = objects.shape[0]

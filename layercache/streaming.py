@@ -1,16 +1,16 @@
-"""Classic traces larger than memory: simulate from disk, one chunk at a time.
+"""Traces larger than memory: simulate from disk, one window at a time.
 
 A trace file (any format :func:`layercache.iter_trace_chunks` reads) or an
 iterator of chunks is first *staged* (:func:`stream_trace`): one pass over
-the source remaps its raw ids to dense ids (an :class:`~layercache.IdRemapper`,
-memory proportional to the distinct objects) and writes them, and the
-request sizes, to files in a temporary directory. Each simulation then reads
-those files in windows of ``chunk_requests`` requests and runs the same
-jitted driver as :func:`layercache.simulate` on each window, with the cache
-state kept across windows and the counts summed, so the hits are those of the
-in-memory run, request for request. Memory: the cache state (per-object
-arrays), the remapper's table while staging, and one window -- never the
-trace.
+the source writes dense ids (a classic trace's raw ids remapped by an
+:class:`~layercache.IdRemapper`, memory proportional to the distinct
+objects) and the request sizes, or a versioned trace's versions, to files in
+a temporary directory. Each simulation then reads those files in windows of
+``chunk_requests`` requests and runs the same jitted driver as
+:func:`layercache.simulate` on each window, with the cache state kept across
+windows and the counts summed, so the hits are those of the in-memory run,
+request for request. Memory: the cache state (per-item arrays), the
+remapper's table while staging, and one window -- never the trace.
 
 How each policy's state crosses a window boundary:
 
@@ -19,18 +19,22 @@ How each policy's state crosses a window boundary:
   unchanged.
 - LRU and FIFO stamp each access with its position in the access sequence
   and find victims by walking that sequence (:mod:`.kernels.recency`), which
-  a window does not hold. At each boundary the cached objects, in stamp
-  order (least recent or oldest first), are replayed into an empty cache at
-  the head of the next window as warm-up requests (not counted): a replay
-  into an empty cache admits them all, in that order, with the sizes they
-  were admitted with, which rebuilds the same queue. Cost: one request per
-  cached object per window.
-- Belady needs each request's next use: a backward pass over the staged ids
-  (per object, the last index seen; memory proportional to the distinct
-  objects) writes them to a further file, once per staged trace. The
+  a window does not hold. At each boundary the cached items are restamped
+  ``0..c-1`` in their order (same sizes, same occupancy) and put at the head
+  of the next window as warm-up requests, which hit without changing
+  anything; the walk then finds them there. Cost: one request per cached
+  item per window.
+- Belady needs each request's next use: a backward pass over the staged
+  windows (per item, the last index seen; memory proportional to the items)
+  writes them to a further file, once per staged trace and mode. The
   ``next_access`` field of oracleGeneral files is not used: it refers to
   the file's own request numbers, which differ once size-0 requests are
   skipped, and it is not always filled in.
+- Layered mode: a request for version l touches layers l, ..., 1. Each
+  window runs them as one-item requests of the non-layered mode (the same
+  item numbers, sizes and admission rule) and sums the requests' counts
+  from the per-access hits; Belady's ``(next use, layer)`` key becomes the
+  single key ``next use * L + layer - 1``, which orders items the same way.
 
 Size-0 requests are handled by the readers' ``zero_sizes`` choice before
 staging, exactly as in memory, so Belady's next uses are those of the trace
@@ -57,16 +61,19 @@ _INT32_MAX = int(np.iinfo(np.int32).max)
 
 
 class StagedTrace:
-    """A classic trace staged on disk for :func:`layercache.simulate` (see :func:`stream_trace`).
+    """A trace staged on disk for :func:`layercache.simulate` (see :func:`stream_trace`).
 
     Attributes
     ----------
     n_requests : int
         Requests in the trace (after the ``zero_sizes`` choice).
     n_objects : int
-        Distinct objects.
-    original_ids : numpy.ndarray, shape (n_objects,), uint64
-        Raw id of each dense id (first-appearance order).
+        Distinct objects (classic traces) or the catalog's objects.
+    original_ids : numpy.ndarray, shape (n_objects,), uint64, or None
+        Classic traces: raw id of each dense id (first-appearance order).
+        None for a versioned trace (its ids are the catalog's).
+    catalog : Catalog or None
+        A versioned trace's catalog; None for a classic trace.
     has_sizes : bool
         Whether the source gave request sizes (needed for ``sizes="trace"``).
     chunk_requests : int
@@ -76,23 +83,20 @@ class StagedTrace:
         object is garbage-collected, or at interpreter exit).
     """
 
-    def __init__(self, directory: Path, n_requests: int, original_ids: np.ndarray, has_sizes: bool,
-                 chunk_requests: int, owned: bool):
+    def __init__(self, directory: Path, n_requests: int, n_objects: int, original_ids, catalog, has_sizes: bool,
+                 chunk_requests: int):
         self.directory = directory
         self.n_requests = n_requests
+        self.n_objects = n_objects
         self.original_ids = original_ids
-        self.n_objects = int(original_ids.size)
+        self.catalog = catalog
         self.has_sizes = has_sizes
         self.chunk_requests = chunk_requests
-        self.id_dtype = np.dtype(np.int32 if self.n_objects <= _INT32_MAX else np.int64)
-        # the same dtype as the in-memory Belady chain (one compiled kernel for both)
-        self.next_dtype = np.dtype(np.int32 if n_requests <= _INT32_MAX else np.int64)
-        self._finalizer = weakref.finalize(self, shutil.rmtree, directory, True) if owned else None
+        self._finalizer = weakref.finalize(self, shutil.rmtree, directory, True)
 
     def close(self) -> None:
-        """Delete the staged files (if this object created their directory)."""
-        if self._finalizer is not None:
-            self._finalizer()
+        """Delete the staged files."""
+        self._finalizer()
 
     def __enter__(self):
         return self
@@ -102,75 +106,134 @@ class StagedTrace:
 
     def __repr__(self):
         return (f"StagedTrace(n_requests={self.n_requests}, n_objects={self.n_objects}, "
-                f"has_sizes={self.has_sizes}, chunk_requests={self.chunk_requests}, directory={str(self.directory)!r})")
+                f"versioned={self.catalog is not None}, has_sizes={self.has_sizes}, "
+                f"chunk_requests={self.chunk_requests}, directory={str(self.directory)!r})")
 
-    @property
-    def _objects_path(self):
-        return self.directory / "objects.bin"
+    def _path(self, name):
+        return self.directory / f"{name}.bin"
 
-    @property
-    def _sizes_path(self):
-        return self.directory / "sizes.bin"
+    def next_uses(self, mode: int):
+        """Write Belady's next uses for driver mode ``mode`` once; return their dtype.
 
-    @property
-    def _nexts_path(self):
-        return self.directory / "next_uses.bin"
-
-    def write_next_uses(self) -> None:
-        """Belady's next uses: a backward pass over the staged ids into ``next_uses.bin``.
-
-        Entry ``t`` is the index of the next request for the object of
-        request ``t``, or ``n_requests`` if there is none (the chain
-        :func:`layercache.kernels.driver.next_requests` builds in memory).
+        Non-layered modes: entry ``t`` is the index of the next request for
+        the item of request ``t``, or ``n_requests`` if there is none (what
+        :func:`layercache.kernels.driver.next_requests` builds in memory;
+        the same dtype, so the same compiled kernel). Layered mode: one
+        entry per item access, in the driver's access order (layers l, ...,
+        1 of each request), ``u * L + m`` for the next request ``u`` that
+        uses layer ``m + 1`` of the object (``n_requests`` if none): an
+        order-preserving single key for the in-memory ``(next use, layer)``
+        pair (:mod:`layercache.kernels.belady`).
         """
-        if self._nexts_path.exists():
-            return
-        step = self.chunk_requests
-        last = np.full(self.n_objects, self.n_requests, dtype=self.next_dtype)
+        from .kernels.driver import LAYERED, VERSIONS
+
+        path = self._path(f"next_uses_{mode}")
+        n = self.n_requests
+        if mode == LAYERED:
+            dtype = np.dtype(np.int64)
+        else:
+            dtype = np.dtype(np.int32 if n <= _INT32_MAX else np.int64)
+        if path.exists():
+            return dtype
+        n_layers = self.catalog.n_layers if self.catalog is not None else 1
+        n_keys = max(self.n_objects, 1) * (n_layers if mode in (LAYERED, VERSIONS) else 1)
+        last = np.full(n_keys, n, dtype=dtype)
         partial = self.directory / "next_uses.partial"
-        with open(self._objects_path, "rb") as src, open(partial, "wb") as dst:
-            dst.truncate(self.n_requests * self.next_dtype.itemsize)
-            stop = self.n_requests
-            while stop > 0:
-                start = max(0, stop - step)
-                src.seek(start * self.id_dtype.itemsize)
-                objects = np.fromfile(src, dtype=self.id_dtype, count=stop - start)
-                out = np.empty(stop - start, dtype=self.next_dtype)
-                _backward_next_uses(objects, start, last, out)
-                dst.seek(start * self.next_dtype.itemsize)
+        windows = list(_window_bounds(n, self.chunk_requests, self._path("versions") if mode == LAYERED else None))
+        with open(partial, "wb") as dst:
+            dst.truncate(windows[-1][3] * dtype.itemsize if windows else 0)
+            for start, stop, a_start, a_stop in reversed(windows):  # a backward pass, one window at a time
+                objects = _read(self._path("objects"), np.int32, start, stop)
+                if mode == LAYERED:
+                    versions = _read(self._path("versions"), np.int8, start, stop)
+                    out = np.empty(a_stop - a_start, dtype=dtype)
+                    _backward_layer_next_uses(objects, versions, start, n_layers, last, out)
+                else:
+                    keys = objects
+                    if mode == VERSIONS:
+                        keys = objects.astype(np.int64) * n_layers + _read(self._path("versions"), np.int8,
+                                                                            start, stop) - 1
+                    out = np.empty(stop - start, dtype=dtype)
+                    _backward_next_uses(keys, start, last, out)
+                dst.seek(a_start * dtype.itemsize)
                 out.tofile(dst)
-                stop = start
-        partial.rename(self._nexts_path)  # complete files only: an interrupted pass is redone
+        partial.rename(path)  # complete files only: an interrupted pass is redone
+        return dtype
 
-    def windows(self, sizes: bool, next_uses: bool):
-        """Yield ``(start, objects, req_sizes, nexts)`` windows of ``chunk_requests`` requests.
+    def windows(self, sizes: bool, nexts_mode=None, nexts_dtype=None):
+        """Yield ``(start, objects, versions, req_sizes, nexts)`` for windows of ``chunk_requests`` requests.
 
-        ``req_sizes`` (float64) and ``nexts`` are empty arrays unless asked for.
+        ``versions`` is empty for classic traces; ``req_sizes`` (float64)
+        and ``nexts`` are empty unless asked for (``nexts_mode``: the
+        driver mode of :meth:`next_uses`, which must have been written).
         """
-        empty_sizes = np.empty(0)
-        empty_nexts = np.empty(0, dtype=np.int32)
-        with open(self._objects_path, "rb") as fo, \
-                (open(self._sizes_path, "rb") if sizes else contextlib.nullcontext()) as fs, \
-                (open(self._nexts_path, "rb") if next_uses else contextlib.nullcontext()) as fn:
-            start = 0
-            while start < self.n_requests:
+        from .kernels.driver import LAYERED
+
+        versioned = self.catalog is not None
+        by_access = nexts_mode == LAYERED
+        none_i8, none_f8, none_i4 = np.empty(0, dtype=np.int8), np.empty(0), np.empty(0, dtype=np.int32)
+        with contextlib.ExitStack() as files:
+            fo = files.enter_context(open(self._path("objects"), "rb"))
+            fv = files.enter_context(open(self._path("versions"), "rb")) if versioned else None
+            fs = files.enter_context(open(self._path("sizes"), "rb")) if sizes else None
+            fn = files.enter_context(open(self._path(f"next_uses_{nexts_mode}"), "rb")) \
+                if nexts_mode is not None else None
+            for start in range(0, self.n_requests, self.chunk_requests):
                 m = min(self.chunk_requests, self.n_requests - start)
-                objects = np.fromfile(fo, dtype=self.id_dtype, count=m)
-                req_sizes = np.fromfile(fs, dtype=np.float64, count=m) if sizes else empty_sizes
-                nexts = np.fromfile(fn, dtype=self.next_dtype, count=m) if next_uses else empty_nexts
-                if objects.size != m or (sizes and req_sizes.size != m) or (next_uses and nexts.size != m):
-                    raise ValueError(f"staged trace in {str(self.directory)!r} is truncated at request {start}")
-                yield start, objects, req_sizes, nexts
-                start += m
+                objects = _take(fo, np.int32, m, self.directory)
+                versions = _take(fv, np.int8, m, self.directory) if versioned else none_i8
+                req_sizes = _take(fs, np.float64, m, self.directory) if sizes else none_f8
+                nexts = none_i4
+                if fn is not None:
+                    nexts = _take(fn, nexts_dtype, int(versions.sum(dtype=np.int64)) if by_access else m,
+                                  self.directory)
+                yield start, objects, versions, req_sizes, nexts
+
+
+def _take(fh, dtype, count, where):
+    arr = np.fromfile(fh, dtype=dtype, count=count)
+    if arr.size != count:
+        raise ValueError(f"staged trace in {str(where)!r} is truncated")
+    return arr
+
+
+def _read(path, dtype, start, stop):
+    dtype = np.dtype(dtype)
+    with open(path, "rb") as fh:
+        fh.seek(start * dtype.itemsize)
+        return _take(fh, dtype, stop - start, path)
+
+
+def _window_bounds(n, step, versions_path):
+    """(start, stop, first access, end access) per window; accesses count layers when ``versions_path`` is given."""
+    accesses = 0
+    for start in range(0, n, step):
+        stop = min(start + step, n)
+        k = int(_read(versions_path, np.int8, start, stop).sum(dtype=np.int64)) if versions_path else stop - start
+        yield start, stop, accesses, accesses + k
+        accesses += k
 
 
 @njit(cache=True)
-def _backward_next_uses(objects, offset, last, out):
-    """``out[t]``: index of the next request for ``objects[t]``; ``last[i]``: the earliest seen so far for i."""
+def _backward_next_uses(keys, offset, last, out):
+    """``out[t]``: index of the next request for ``keys[t]``; ``last[key]``: the earliest seen so far."""
+    for t in range(keys.size - 1, -1, -1):
+        key = keys[t]
+        out[t] = last[key]
+        last[key] = offset + t
+
+
+@njit(cache=True)
+def _backward_layer_next_uses(objects, versions, offset, n_layers, last, out):
+    """Layered :func:`_backward_next_uses`: one entry per access (layers l..1), ``u * L + m`` (see ``next_uses``)."""
+    p = out.size
     for t in range(objects.size - 1, -1, -1):
-        i = objects[t]
-        out[t] = last[i]
-        last[i] = offset + t
+        base = np.int64(objects[t]) * n_layers
+        k = np.int64(versions[t])
+        p -= k
+        for m in range(k):
+            out[p + k - 1 - m] = last[base + m] * n_layers + m
+            last[base + m] = offset + t
 
 
 def is_stream_source(source) -> bool:
@@ -203,34 +266,59 @@ def _iterator_chunks(chunks, kinds):
         yield ids, sizes, np.zeros(ids.size)
 
 
-def stream_trace(source, format=None, *, chunk_requests: int = _DEFAULT_CHUNK, zero_sizes: str = "skip",
-                 directory=None, **read_options) -> StagedTrace:
-    """Stage a classic trace on disk for :func:`layercache.simulate` (traces larger than memory).
+def _versioned_chunks(chunks, catalog):
+    """Validate a versioned trace's ``(objects, versions)`` chunks against its catalog."""
+    for k, chunk in enumerate(chunks):
+        if not (isinstance(chunk, tuple) and len(chunk) == 2):
+            raise ValueError(f"chunk {k} (0-based): a versioned trace's chunk is a tuple (objects, versions)")
+        objects, versions = np.asarray(chunk[0]), np.asarray(chunk[1])
+        if objects.ndim != 1 or versions.shape != objects.shape:
+            raise ValueError(f"chunk {k} (0-based): objects must be 1-D and versions of the same shape, got shapes "
+                             f"{objects.shape} and {versions.shape}")
+        if objects.size and (objects.dtype.kind not in "iu" or versions.dtype.kind not in "iu"):
+            raise ValueError(f"chunk {k} (0-based): objects and versions must be integers, got dtypes "
+                             f"{objects.dtype} and {versions.dtype}")
+        catalog.check_versions(objects, versions)
+        yield objects.astype(np.int32), versions.astype(np.int8)
 
-    One pass over ``source`` remaps its ids to dense ids and writes them and
-    the request sizes to a temporary directory; simulations then read them
-    window by window. Stage once, simulate many policies and capacities.
+
+def stream_trace(source, format=None, *, chunk_requests: int = _DEFAULT_CHUNK, zero_sizes: str = "skip",
+                 catalog=None, directory=None, **read_options) -> StagedTrace:
+    """Stage a trace on disk for :func:`layercache.simulate` (traces larger than memory).
+
+    One pass over ``source`` writes dense ids (remapped from a classic
+    trace's raw ids), the request sizes or versions to a temporary
+    directory; simulations then read them window by window. Stage once,
+    simulate many policies and capacities.
 
     Parameters
     ----------
     source : str, os.PathLike or iterator
-        A trace file (read with :func:`layercache.iter_trace_chunks`), or an
-        iterator of chunks, each an array of ids (unit sizes) or a tuple
-        ``(ids, sizes[, times])`` -- e.g. ``iter_trace_chunks(...)`` itself.
-        Ids: non-negative integers up to ``2**64 - 1``.
+        A classic trace file (read with :func:`layercache.iter_trace_chunks`), or an
+        iterator of chunks: for a classic trace each an array of ids (unit
+        sizes) or a tuple ``(ids, sizes[, times])`` -- e.g.
+        ``iter_trace_chunks(...)`` itself; ids are non-negative integers up
+        to ``2**64 - 1``. With a ``catalog``, each chunk is a tuple
+        ``(objects, versions)`` of a versioned trace (objects ``0..N-1`` of
+        the catalog, versions 1-based).
     format : str, optional
         File format, as in :func:`layercache.iter_trace_chunks`.
     chunk_requests : int
         Requests read per step and simulated per window, >= 1. Memory of
         a simulation grows with it (about 16 bytes per request), time
-        hardly (LRU/FIFO replay the cached objects once per window).
+        hardly (LRU/FIFO carry their cached items as one request each per window).
     zero_sizes : {"skip", "unit", "error"}
-        Size-0 requests, as in :func:`layercache.iter_trace_chunks` (also
-        applied to the chunks of an iterator).
+        Size-0 requests of a classic trace, as in
+        :func:`layercache.iter_trace_chunks` (also applied to the chunks of
+        an iterator).
+    catalog : Catalog, optional
+        The layer and version sizes of a versioned trace (see
+        :func:`layercache.simulate`); its chunks then carry versions.
     directory : str or os.PathLike, optional
         Where to create the staging directory (default: the system's
         temporary directory). About 12 bytes per request (4 for the id,
-        8 for the size), plus 4 (or 8 past 2**31 requests) for Belady's next uses.
+        8 for the size; 5 for a versioned trace), plus 4 (8 past 2**31
+        requests; 8 per layer accessed in layered mode) for Belady's next uses.
     **read_options
         Further options of :func:`layercache.iter_trace_chunks` for files
         (``delimiter``, ``columns``, ``header``, ``id_type``, ``operations``).
@@ -245,113 +333,206 @@ def stream_trace(source, format=None, *, chunk_requests: int = _DEFAULT_CHUNK, z
     ------
     ValueError
         Bad ``chunk_requests`` or ``zero_sizes``, malformed chunks or files
-        (as the readers), more than ``2**31 - 1`` distinct objects.
+        (as the readers), objects or versions outside the catalog, more
+        than ``2**31 - 1`` distinct objects.
     """
+    from .catalog import Catalog
     from .remap import IdRemapper
     from .traces import _check_options, _checked, iter_trace_chunks
 
     step = _check_options(chunk_requests, zero_sizes)
-    if isinstance(source, (str, os.PathLike)):
+    is_file = isinstance(source, (str, os.PathLike))
+    if not is_file and not isinstance(source, collections.abc.Iterator):
+        raise ValueError(f"source must be a trace file path or an iterator of chunks, got {type(source).__name__}")
+    if not is_file and (format is not None or read_options):
+        raise ValueError("format and read options apply to trace files, not to an iterator of chunks")
+    if catalog is not None:
+        if not isinstance(catalog, Catalog):
+            raise ValueError(f"catalog must be a layercache.Catalog, got {type(catalog).__name__}")
+        if is_file:
+            raise ValueError("a catalog goes with an iterator of (objects, versions) chunks, not with a file")
+        chunks = _versioned_chunks(source, catalog)
+    elif is_file:
         chunks = ((ids, sizes) for ids, sizes, _ in iter_trace_chunks(
             source, format, chunk_requests=step, zero_sizes=zero_sizes, **read_options))
-    elif isinstance(source, collections.abc.Iterator):
-        if format is not None or read_options:
-            raise ValueError("format and read options apply to trace files, not to an iterator of chunks")
-        name = "<chunks>"
+    else:
         kinds = []  # whether each chunk carried sizes
         chunks = ((ids, sizes if kinds[0] else None)
-                  for ids, sizes, _ in _checked(name, _iterator_chunks(source, kinds), zero_sizes))
-    else:
-        raise ValueError(f"source must be a trace file path or an iterator of chunks, got {type(source).__name__}")
+                  for ids, sizes, _ in _checked("<chunks>", _iterator_chunks(source, kinds), zero_sizes))
     staging = Path(tempfile.mkdtemp(prefix="layercache-stream-", dir=directory))
     try:
-        remap = IdRemapper(dtype=np.int32)
+        remap = IdRemapper(dtype=np.int32) if catalog is None else None
         n = 0
-        has_sizes = isinstance(source, (str, os.PathLike))  # files always carry sizes
-        with open(staging / "objects.bin", "wb") as fo, open(staging / "sizes.bin", "wb") as fs:
-            for ids, sizes in chunks:
-                has_sizes = sizes is not None
-                remap(ids).tofile(fo)
-                if has_sizes:
-                    np.asarray(sizes, dtype=np.float64).tofile(fs)
+        has_sizes = is_file  # files always carry sizes
+        with open(staging / "objects.bin", "wb") as fo, open(staging / "sizes.bin", "wb") as fs, \
+                open(staging / "versions.bin", "wb") as fv:
+            for ids, extra in chunks:
+                if remap is None:
+                    ids.tofile(fo)
+                    extra.tofile(fv)
+                else:
+                    remap(ids).tofile(fo)
+                    has_sizes = extra is not None
+                    if has_sizes:
+                        np.asarray(extra, dtype=np.float64).tofile(fs)
                 n += len(ids)
-        return StagedTrace(staging, n, remap.original_ids, has_sizes, step, owned=True)
+        if remap is None:
+            return StagedTrace(staging, n, catalog.n_objects, None, catalog, False, step)
+        return StagedTrace(staging, n, remap.n_ids, remap.original_ids, None, has_sizes, step)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
 
 
-
-def simulate_stream(source, *, policy, capacity, sizes, warmup, bypass, params):
-    """:func:`layercache.simulate` of a streamed classic trace (arguments validated there).
+def simulate_stream(source, *, policy, capacity, sizes, layered, warmup, full_object_only, bypass, params):
+    """:func:`layercache.simulate` of a streamed trace (arguments validated there).
 
     Returns (SimulationResult, final state).
     """
+    args = (policy, capacity, sizes, layered, warmup, full_object_only, bypass, params)
     if isinstance(source, StagedTrace):
-        return _simulate_staged(source, policy, capacity, sizes, warmup, bypass, params)
+        return _simulate_staged(source, *args)
     with stream_trace(source) as staged:
-        return _simulate_staged(staged, policy, capacity, sizes, warmup, bypass, params)
+        return _simulate_staged(staged, *args)
 
 
-def _simulate_staged(staged: StagedTrace, policy, capacity, sizes, warmup, bypass, params):
+def _simulate_staged(staged: StagedTrace, policy, capacity, sizes, layered, warmup, full_object_only, bypass, params):
     from .kernels import driver
     from .kernels.state import RECENCY_POLICIES, new_state
-    from .result import SimulationResult
-    from .simulation import POLICIES, _check_warmup
+    from .simulation import _MODES, POLICIES, _check_warmup, _item_tables
 
+    catalog = staged.catalog
     use_sizes = isinstance(sizes, str) and sizes == "trace"
     if sizes is not None and not use_sizes:
         shown = repr(sizes) if isinstance(sizes, str) else f"a {type(sizes).__name__}"
         raise ValueError(f"sizes must be None (unit sizes) or 'trace' (the trace's own sizes) when streaming, "
                          f"got {shown}")
     if use_sizes and not staged.has_sizes:
-        raise ValueError("sizes='trace' needs a trace with sizes; these chunks carry ids only")
+        raise ValueError("sizes='trace' needs a classic trace with sizes; these chunks carry "
+                         + ("versions (a catalog gives their sizes)" if catalog is not None else "ids only"))
     warmup = _check_warmup(warmup, staged.n_requests)
-    n_items = max(staged.n_objects, 1)
+    if catalog is None:
+        if full_object_only:
+            raise ValueError("full_object_only needs a versioned trace (stream_trace(..., catalog=...))")
+        mode, n_layers, n_items = "flat", 1, max(staged.n_objects, 1)
+        item_sizes = spans = version_sizes = np.empty(0)
+    else:
+        mode = "full" if full_object_only else ("layered" if layered else "versions")
+        n_layers = catalog.n_layers
+        n_items, item_sizes, spans, version_sizes = _item_tables(mode, catalog, capacity)
     if n_items >= _INT32_MAX:
         raise ValueError(f"at most 2**31 - 2 cacheable items are supported, this trace needs {n_items}")
-    belady = policy == "belady"
-    if belady:
-        staged.write_next_uses()
+    # a layered request's item accesses run as one-item requests of VERSIONS mode (the same item
+    # numbers); the requests' counts are then summed here from the per-access record
+    expanded = mode == "layered"
+    if expanded and bypass:
+        raise ValueError("bypass is not available when streaming a layered trace")
+    run_mode = driver.VERSIONS if expanded else _MODES.index(mode)
+    nexts_dtype = None
+    nexts_mode = _MODES.index(mode) if policy == "belady" else None
+    if nexts_mode is not None:
+        nexts_dtype = staged.next_uses(nexts_mode)
     recency = policy in RECENCY_POLICIES
-    unit = not use_sizes
+    unit = not use_sizes and item_sizes.size == 0
     run = driver.RUNNERS[POLICIES.index(policy)]
     state = None if recency else new_state(n_items, policy, unit_sizes=unit, params=params)
     none_i8 = np.empty(0, dtype=np.int8)
-    none_f8 = np.empty(0)
-    uses = np.zeros(1, dtype=np.int64)
+    uses = np.zeros(n_layers, dtype=np.int64)
     counts, volumes = np.zeros(4, dtype=np.int64), np.zeros(2)
     total_counts, total_volumes = np.zeros(4, dtype=np.int64), np.zeros(2)
-    for start, objects, req_sizes, nexts in staged.windows(use_sizes, belady):
+    for start, objects, versions, req_sizes, nexts in staged.windows(use_sizes, nexts_mode, nexts_dtype):
         window_warmup = min(max(warmup - start, 0), objects.size)
-        if recency:
-            if state is not None:
-                objects, req_sizes, head = _replay_head(state, objects, req_sizes)
-                window_warmup += head
+        requested = versions
+        if expanded:
+            objects, versions = _expand_layers(objects, versions)
+        head = 0
+        if recency and state is None:
             state = new_state(n_items, policy, unit_sizes=unit, n_accesses=objects.size, params=params)
-        run(driver.FLAT, objects, none_i8, 1, none_f8, none_f8, none_f8, req_sizes, capacity, window_warmup, nexts,
-            bool(bypass), state, none_i8, uses, counts, volumes)
+        elif recency:
+            state, objects, versions, req_sizes, head = _recency_window(
+                state, lambda n: new_state(n_items, policy, unit_sizes=unit, n_accesses=n),
+                run_mode, n_layers, objects, versions, req_sizes)
+        record = np.zeros(objects.size, dtype=np.int8) if expanded else none_i8
+        run(run_mode, objects, versions, n_layers, item_sizes, spans, version_sizes, req_sizes, capacity,
+            head if expanded else head + window_warmup, nexts, bool(bypass), state, record, uses, counts, volumes)
+        if expanded:
+            _layered_counts(record[head:], objects[head:], versions[head:], requested, window_warmup, n_layers,
+                            item_sizes, counts, volumes)
         total_counts += counts
         total_volumes += volumes
     if state is None:  # empty trace
         state = new_state(n_items, policy, unit_sizes=unit, params=params)
-    result = SimulationResult(
-        policy=policy, mode="flat", capacity=capacity, requests=int(total_counts[0]), hits=int(total_counts[1]),
-        layers_requested=int(total_counts[2]), layers_hit=int(total_counts[3]),
-        bytes_requested=float(total_volumes[0]), bytes_hit=float(total_volumes[1]), per_request=None,
+    return _result(policy, mode, capacity, total_counts, total_volumes), state
+
+
+def _result(policy, mode, capacity, counts, volumes):
+    from .result import SimulationResult
+
+    return SimulationResult(
+        policy=policy, mode=mode, capacity=capacity, requests=int(counts[0]), hits=int(counts[1]),
+        layers_requested=int(counts[2]), layers_hit=int(counts[3]), bytes_requested=float(volumes[0]),
+        bytes_hit=float(volumes[1]), per_request=None,
     )
-    return result, state
 
 
-def _replay_head(state, objects, req_sizes):
-    """Prepend LRU/FIFO's cached objects, in stamp order, to a window (see the module notes).
+def _expand_layers(objects, versions):
+    """Layered requests as their item accesses: request (i, l) becomes (i, l), (i, l - 1), ..., (i, 1)."""
+    k = versions.astype(np.int64)
+    first = np.cumsum(k) - k  # first access of each request
+    within = np.arange(int(k.sum())) - np.repeat(first, k)
+    return np.repeat(objects, k), (np.repeat(k, k) - within).astype(np.int8)
 
-    Returns (objects, req_sizes, number prepended).
+
+def _layered_counts(hit, objects, layers, requested, warmup, n_layers, item_sizes, counts, volumes):
+    """The driver's counts of layered requests from their accesses' hits (``hit``: 0/1 per access)."""
+    k = requested.astype(np.int64)
+    first = np.cumsum(k) - k
+    counted = slice(warmup, None)
+    n_hit = np.add.reduceat(hit.astype(np.int64), first)[counted] if hit.size else np.zeros(0, dtype=np.int64)
+    if item_sizes.size:
+        size = item_sizes[objects.astype(np.int64) * n_layers + layers - 1]
+        bytes_requested = np.add.reduceat(size, first)[counted].sum() if hit.size else 0.0
+        bytes_hit = np.add.reduceat(size * hit, first)[counted].sum() if hit.size else 0.0
+    else:
+        bytes_requested, bytes_hit = k[counted].sum(), n_hit.sum()
+    counts[:] = (k[counted].size, np.count_nonzero(n_hit == k[counted]), k[counted].sum(), n_hit.sum())
+    volumes[:] = (bytes_requested, bytes_hit)
+
+
+def _recency_window(state, new_state, mode, n_layers, objects, versions, req_sizes):
+    """LRU/FIFO: a fresh state for the next window, its cached items carried over as a head of requests.
+
+    The stamps of ``state`` number accesses of earlier windows, which the
+    next window does not hold (see the module notes). The new state holds the
+    same cached items with stamps ``0..c-1`` in the old order, the same sizes
+    and the same occupancy (the float itself, so that rounding of non-integer
+    sizes matches the in-memory run); the window gets those items as its
+    first ``c`` requests, which hit without changing anything and are passed
+    as warm-up. ``new_state(n_accesses)`` allocates the empty state.
+
+    Returns (state, objects, versions, req_sizes, c).
     """
-    keys, isize, tail = state[3], state[4], state[6][0]
+    from .kernels.driver import VERSIONS
+
+    keys, isize, fstate, tail = state[3], state[4], state[5], state[6][0]
     cached = np.flatnonzero(keys >= tail)
     order = cached[np.argsort(keys[cached], kind="stable")]
-    objects = np.concatenate((order.astype(objects.dtype), objects))
+    c = order.size
+    if mode == VERSIONS:  # item i * L + l - 1 is version l of object i
+        head_objects, head_versions = order // n_layers, order % n_layers + 1
+    else:  # FLAT, FULL: the item is the object (a FULL request's version only counts its bytes)
+        head_objects, head_versions = order, np.ones(c)
+    objects = np.concatenate((head_objects.astype(objects.dtype), objects))
+    if versions.size:
+        versions = np.concatenate((head_versions.astype(np.int8), versions))
     if req_sizes.size:
         req_sizes = np.concatenate((isize[order], req_sizes))
-    return objects, req_sizes, order.size
+    fresh = new_state(objects.size)
+    fresh[3][order] = np.arange(c)
+    live = fresh[1]
+    live[: c >> 6] = -1  # bits 0..c-1 of the live-access bitmap
+    live[c >> 6] = (1 << (c & 63)) - 1 if c & 63 else 0
+    if isize.size:
+        fresh[4][order] = isize[order]
+    fresh[5][0] = fstate[0]
+    return fresh, objects, versions, req_sizes, c
