@@ -57,6 +57,7 @@ from numba import njit
 __all__ = ["StagedTrace", "stream_trace", "is_stream_source"]
 
 _DEFAULT_CHUNK = 1 << 22
+_READ_CHUNK = 1 << 20  # requests read per step while staging (the reader's copies stay small)
 _INT32_MAX = int(np.iinfo(np.int32).max)
 
 
@@ -354,7 +355,7 @@ def stream_trace(source, format=None, *, chunk_requests: int = _DEFAULT_CHUNK, z
         chunks = _versioned_chunks(source, catalog)
     elif is_file:
         chunks = ((ids, sizes) for ids, sizes, _ in iter_trace_chunks(
-            source, format, chunk_requests=step, zero_sizes=zero_sizes, **read_options))
+            source, format, chunk_requests=min(step, _READ_CHUNK), zero_sizes=zero_sizes, **read_options))
     else:
         kinds = []  # whether each chunk carried sizes
         chunks = ((ids, sizes if kinds[0] else None)
