@@ -18,7 +18,9 @@ libCacheSim does), written in chunks (never held in memory) to ``--path``
 and deleted at the end unless ``--keep``. Capacity: ``--capacity`` of the
 bytes of all objects (byte capacity, the trace's sizes).
 
-Two worker processes, so that each has its own peak memory:
+Two worker processes, so that each has its own peak memory, run the
+policies alternately (in-memory, then stream, policy by policy), so that
+both see the same load from the rest of a shared machine:
 
 - ``stream``: :func:`layercache.stream_trace` stages the file (one pass:
   ids remapped, written with the sizes to a temporary directory), then
@@ -107,6 +109,18 @@ def _warm_up(policies):
             lc.simulate(ids, policy=p, capacity=50.0, sizes=sizes)
 
 
+def _serve(run):
+    """Run one policy per line of stdin (the parent alternates the two workers), one JSON line each."""
+    for line in sys.stdin:
+        policy = line.strip()
+        _reset_peak()
+        t0, c0 = time.perf_counter(), time.process_time()
+        res = run(policy)
+        print(json.dumps({"policy": policy, "s": time.perf_counter() - t0, "cpu_s": time.process_time() - c0,
+                          "hits": res.hits, "requests": res.requests, "bytes_hit": res.bytes_hit,
+                          "peak_mb": _peak_mb()}), flush=True)
+
+
 def worker_stream(args):
     import layercache as lc
 
@@ -117,24 +131,17 @@ def worker_stream(args):
     if args.memory_requests and args.memory_requests < staged.n_requests:
         staged.close()  # the comparison runs on a prefix: stage the same prefix of the file
         staged = lc.stream_trace(_prefix_chunks(args.path, args.memory_requests), chunk_requests=args.chunk_requests)
-    out = {"stage_s": time.perf_counter() - t0, "stage_peak_mb": _peak_mb(), "requests": staged.n_requests,
-           "objects": staged.n_objects}
-    print(json.dumps(out), flush=True)
-    for p in args.policies:
-        _reset_peak()
-        t0, c0 = time.perf_counter(), time.process_time()
-        res = lc.simulate(staged, policy=p, capacity=args.capacity_bytes, sizes="trace")
-        print(json.dumps({"policy": p, "s": time.perf_counter() - t0, "cpu_s": time.process_time() - c0,
-                          "hits": res.hits, "requests": res.requests, "bytes_hit": res.bytes_hit,
-                          "peak_mb": _peak_mb()}), flush=True)
-    staged.close()
+    print(json.dumps({"s": time.perf_counter() - t0, "peak_mb": _peak_mb(), "requests": staged.n_requests,
+                      "objects": staged.n_objects}), flush=True)
+    with staged:
+        _serve(lambda p: lc.simulate(staged, policy=p, capacity=args.capacity_bytes, sizes="trace"))
 
 
 def _prefix_chunks(path, n):
     import layercache as lc
 
     seen = 0
-    for ids, sizes, _ in lc.iter_trace_chunks(path, chunk_requests=1 << 22):
+    for ids, sizes, _ in lc.iter_trace_chunks(path, chunk_requests=1 << 20):
         take = min(ids.size, n - seen)
         yield ids[:take], sizes[:take]
         seen += take
@@ -151,29 +158,35 @@ def worker_memory(args):
     if args.memory_requests:
         ids, sizes = ids[: args.memory_requests].copy(), sizes[: args.memory_requests].copy()
     sizes = sizes.astype(np.float64)
-    print(json.dumps({"read_s": time.perf_counter() - t0, "requests": int(ids.size)}), flush=True)
-    for p in args.policies:
-        t0, c0 = time.perf_counter(), time.process_time()
-        res = lc.simulate(ids, policy=p, capacity=args.capacity_bytes, sizes=sizes)
-        print(json.dumps({"policy": p, "s": time.perf_counter() - t0, "cpu_s": time.process_time() - c0,
-                          "hits": res.hits, "requests": res.requests, "bytes_hit": res.bytes_hit}), flush=True)
+    print(json.dumps({"s": time.perf_counter() - t0, "peak_mb": _peak_mb(), "requests": int(ids.size)}), flush=True)
+    _serve(lambda p: lc.simulate(ids, policy=p, capacity=args.capacity_bytes, sizes=sizes))
 
 
-def _run_worker(kind, args):
-    cmd = [sys.executable, __file__, "--worker", kind, "--path", args.path, "--policies", ",".join(args.policies),
-           "--capacity-bytes", repr(args.capacity_bytes), "--chunk-requests", str(args.chunk_requests),
-           "--memory-requests", str(args.memory_requests or 0)]
-    t0 = time.perf_counter()
-    lines = []
-    with subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) as proc:
-        for line in proc.stdout:  # shown as they come: a long run's finished results are never lost
-            if line.startswith("{"):
-                print(f"  {kind}: {line.strip()}", flush=True)
-                lines.append(json.loads(line))
-        err = proc.stderr.read()
-    if proc.returncode:
-        raise RuntimeError(f"{kind} worker failed:\n{err[-4000:]}")
-    return lines[0], {row["policy"]: row for row in lines[1:]}, time.perf_counter() - t0
+class _Worker:
+    """A worker process driven line by line (policies in, JSON results out)."""
+
+    def __init__(self, kind, args):
+        cmd = [sys.executable, __file__, "--worker", kind, "--path", args.path, "--policies",
+               ",".join(args.policies), "--capacity-bytes", repr(args.capacity_bytes), "--chunk-requests",
+               str(args.chunk_requests), "--memory-requests", str(args.memory_requests or 0)]
+        self.kind = kind
+        self.proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+
+    def result(self):
+        line = self.proc.stdout.readline()
+        if not line:
+            raise RuntimeError(f"{self.kind} worker ended early (exit code {self.proc.wait()}); see its stderr above")
+        print(f"  {self.kind}: {line.strip()}", flush=True)  # as they come: finished results are never lost
+        return json.loads(line)
+
+    def run(self, policy):
+        self.proc.stdin.write(policy + "\n")
+        self.proc.stdin.flush()
+        return self.result()
+
+    def close(self):
+        self.proc.stdin.close()
+        self.proc.wait()
 
 
 def main(argv=None):
@@ -214,10 +227,21 @@ def main(argv=None):
           f"{os.path.getsize(args.path) / 1e9:.2f} GB at {args.path} "
           f"({'built' if built else 'reused'} in {time.perf_counter() - t0:.0f} s)")
     args.capacity_bytes = args.capacity * total_bytes
+    workers = []
     try:
-        stage, stream, stream_wall = _run_worker("stream", args)
-        memory_head, memory, memory_wall = _run_worker("memory", args)
+        stream_worker = _Worker("stream", args)
+        workers.append(stream_worker)
+        stage = stream_worker.result()  # staged alone, then the in-memory read
+        memory_worker = _Worker("memory", args)
+        workers.append(memory_worker)
+        memory_head = memory_worker.result()
+        stream, memory = {}, {}
+        for p in args.policies:  # alternated, so that both see the same load from elsewhere
+            memory[p] = memory_worker.run(p)
+            stream[p] = stream_worker.run(p)
     finally:
+        for w in workers:
+            w.close()
         if not args.keep:
             os.remove(args.path)
             os.remove(args.path + ".bytes")
@@ -225,8 +249,8 @@ def main(argv=None):
     print(f"requests simulated: {n} ({'all' if not args.memory_requests else 'prefix'}; size-0 requests skipped), "
           f"objects {stage['objects']}, capacity {args.capacity:g} of all bytes = {args.capacity_bytes:.4g} B, "
           f"windows of {args.chunk_requests} requests")
-    print(f"stage (read file, remap ids, write staged files): {stage['stage_s']:.1f} s, "
-          f"peak {stage['stage_peak_mb']:.0f} MB; in-memory read_trace: {memory_head['read_s']:.1f} s "
+    print(f"stage (read file, remap ids, write staged files): {stage['s']:.1f} s, peak {stage['peak_mb']:.0f} MB; "
+          f"in-memory read_trace: {memory_head['s']:.1f} s, peak {memory_head['peak_mb']:.0f} MB "
           f"({memory_head['requests']} requests)")
     print(f"{'policy':12s} {'hits stream':>12s} {'hits memory':>12s} {'equal':>5s} {'stream s':>9s} {'memory s':>9s} "
           f"{'Mreq/s st':>9s} {'Mreq/s mem':>10s} {'ratio':>6s} {'cpu ratio':>9s} {'peak MB':>8s}")
@@ -244,9 +268,8 @@ def main(argv=None):
             failures.append(f"{p}: peak {s['peak_mb']:.0f} MB >= {MEMORY_TARGET_MB} MB")
         if ratio > SPEED_TARGET:
             failures.append(f"{p}: stream / memory time {ratio:.2f} > {SPEED_TARGET}")
-    whole = max([stage["stage_peak_mb"]] + [row["peak_mb"] for row in stream.values()])
-    print(f"worker wall time: stream {stream_wall:.0f} s, memory {memory_wall:.0f} s; stream worker's whole-process "
-          f"peak RSS (the largest of its steps, staging included): {whole:.0f} MB")
+    whole = max([stage["peak_mb"]] + [row["peak_mb"] for row in stream.values()])
+    print(f"stream worker's whole-process peak RSS (the largest of its steps, staging included): {whole:.0f} MB")
     print("targets met" if not failures else "NOT MET: " + "; ".join(failures))
 
 

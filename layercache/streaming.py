@@ -450,9 +450,8 @@ def _simulate_staged(staged: StagedTrace, policy, capacity, sizes, layered, warm
         if recency and state is None:
             state = new_state(n_items, policy, unit_sizes=unit, n_accesses=objects.size, params=params)
         elif recency:
-            state, objects, versions, req_sizes, head = _recency_window(
-                state, lambda n: new_state(n_items, policy, unit_sizes=unit, n_accesses=n),
-                run_mode, n_layers, objects, versions, req_sizes)
+            state, objects, versions, req_sizes, head = _recency_window(state, run_mode, n_layers, objects, versions,
+                                                                        req_sizes)
         record = np.zeros(objects.size, dtype=np.int8) if expanded else none_i8
         run(run_mode, objects, versions, n_layers, item_sizes, spans, version_sizes, req_sizes, capacity,
             head if expanded else head + window_warmup, nexts, bool(bypass), state, record, uses, counts, volumes)
@@ -500,23 +499,23 @@ def _layered_counts(hit, objects, layers, requested, warmup, n_layers, item_size
     volumes[:] = (bytes_requested, bytes_hit)
 
 
-def _recency_window(state, new_state, mode, n_layers, objects, versions, req_sizes):
-    """LRU/FIFO: a fresh state for the next window, its cached items carried over as a head of requests.
+def _recency_window(state, mode, n_layers, objects, versions, req_sizes):
+    """LRU/FIFO: the state for the next window, its cached items carried over as a head of requests.
 
     The stamps of ``state`` number accesses of earlier windows, which the
-    next window does not hold (see the module notes). The new state holds the
-    same cached items with stamps ``0..c-1`` in the old order, the same sizes
-    and the same occupancy (the float itself, so that rounding of non-integer
-    sizes matches the in-memory run); the window gets those items as its
-    first ``c`` requests, which hit without changing anything and are passed
-    as warm-up. ``new_state(n_accesses)`` allocates the empty state.
+    next window does not hold (see the module notes). The cached items are
+    restamped ``0..c-1`` in their old order, with the same sizes and the
+    same occupancy (the float itself, so that rounding of non-integer sizes
+    matches the in-memory run); the window gets those items as its first
+    ``c`` requests, which hit without changing anything and are passed as
+    warm-up. The per-item arrays are reused (layout: :mod:`.kernels.state`).
 
     Returns (state, objects, versions, req_sizes, c).
     """
     from .kernels.driver import VERSIONS
 
-    keys, isize, fstate, tail = state[3], state[4], state[5], state[6][0]
-    cached = np.flatnonzero(keys >= tail)
+    links, _, pos, keys, isize, fstate, istate = state
+    cached = np.flatnonzero(keys >= istate[0])
     order = cached[np.argsort(keys[cached], kind="stable")]
     c = order.size
     if mode == VERSIONS:  # item i * L + l - 1 is version l of object i
@@ -528,12 +527,10 @@ def _recency_window(state, new_state, mode, n_layers, objects, versions, req_siz
         versions = np.concatenate((head_versions.astype(np.int8), versions))
     if req_sizes.size:
         req_sizes = np.concatenate((isize[order], req_sizes))
-    fresh = new_state(objects.size)
-    fresh[3][order] = np.arange(c)
-    live = fresh[1]
-    live[: c >> 6] = -1  # bits 0..c-1 of the live-access bitmap
+    keys.fill(-1)
+    keys[order] = np.arange(c)
+    live = np.zeros(objects.size // 64 + 1, dtype=np.int64)  # one bit per access of the window
+    live[: c >> 6] = -1  # bits 0..c-1
     live[c >> 6] = (1 << (c & 63)) - 1 if c & 63 else 0
-    if isize.size:
-        fresh[4][order] = isize[order]
-    fresh[5][0] = fstate[0]
-    return fresh, objects, versions, req_sizes, c
+    istate[0] = 0  # the tail
+    return (links, live, pos, keys, isize, fstate, istate), objects, versions, req_sizes, c
