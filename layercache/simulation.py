@@ -358,9 +358,11 @@ def _simulate(objects, versions, policy, capacity, catalog, sizes, layered, warm
         raise ValueError("bypass applies to policy='belady' only")
     capacity = _check_capacity(capacity)
     params = policy_params(policy, capacity, options)
-    from .streaming import is_stream_source, simulate_stream
+    from .streaming import is_stream_source
 
     if is_stream_source(objects):
+        from .stream_simulation import simulate_stream
+
         if versions is not None or catalog is not None or per_request:
             raise ValueError("a streamed trace (a path, an iterator of chunks or a StagedTrace) carries its versions "
                              "and catalog (stream_trace(chunks, catalog=...)); per_request needs in-memory arrays")
