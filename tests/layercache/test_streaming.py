@@ -244,7 +244,7 @@ def test_large_file_streams_as_in_memory(tmp_path):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ZeroSizeWarning)
         staged = lc.stream_trace(path)
-        ids, sizes, _ = lc.read_trace(path, remap=True)
+        ids, sizes, _, _ = lc.read_trace(path, remap=True)
     with staged:
         for policy in POLICIES:
             got = lc.simulate(staged, policy=policy, capacity=0.01 * total, sizes="trace")
