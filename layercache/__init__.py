@@ -31,6 +31,8 @@ _EXPORTS = {
     "ORACLE_GENERAL_DTYPE": "trace_formats",
     "layer_trace": "layering",
     "simulate": "simulation",
+    "stream_trace": "streaming",
+    "StagedTrace": "streaming",
     "POLICIES": "simulation",
     "hit_ratio_curve": "curve",
     "CURVE_METHODS": "curve",

@@ -265,8 +265,14 @@ def simulate(
 
     Parameters
     ----------
-    objects : array_like of int, shape (n,)
-        Requested object ids, 0-based, or string labels (no catalog). With a catalog they must lie in
+    objects : array_like of int, shape (n,), or a trace file, iterator of chunks or StagedTrace
+        Requested object ids, 0-based, or string labels (no catalog). A
+        path (str or os.PathLike), an iterator of chunks (arrays of ids, or
+        tuples ``(ids, sizes[, times])``) or a :class:`~layercache.StagedTrace`
+        is simulated from disk one window at a time, with memory bounded by
+        the cache state and one window, never the trace
+        (:func:`layercache.stream_trace`, which also stages versioned
+        traces; the hits equal the in-memory run's). With a catalog they must lie in
         ``0..N-1`` (build one from a real trace with
         :func:`layercache.layer_trace`); without one, any non-negative ids up
         to ``2**64 - 1`` (sparse ids are remapped to dense ones in order of
@@ -291,8 +297,9 @@ def simulate(
     catalog : Catalog, optional
         Layer and version sizes of a versioned trace; default: unit sizes
         with ``N = max(objects) + 1`` and ``L = max(versions)``.
-    sizes : array_like, shape (n,), optional
-        Per-request sizes of a classic trace (> 0); default 1. An object keeps
+    sizes : array_like, shape (n,), or "trace", optional
+        Per-request sizes of a classic trace (> 0); default 1. A streamed
+        trace takes ``"trace"`` (its own sizes) or None (unit sizes). An object keeps
         the size it had when admitted until it is evicted.
     layered : bool
         Versioned traces: True caches layers (item = layer (i, j) of size
@@ -351,6 +358,16 @@ def _simulate(objects, versions, policy, capacity, catalog, sizes, layered, warm
         raise ValueError("bypass applies to policy='belady' only")
     capacity = _check_capacity(capacity)
     params = policy_params(policy, capacity, options)
+    from .streaming import is_stream_source
+
+    if is_stream_source(objects):
+        from .stream_simulation import simulate_stream
+
+        if versions is not None or catalog is not None or per_request:
+            raise ValueError("a streamed trace (a path, an iterator of chunks or a StagedTrace) carries its versions "
+                             "and catalog (stream_trace(chunks, catalog=...)); per_request needs in-memory arrays")
+        return simulate_stream(objects, policy=policy, capacity=capacity, sizes=sizes, layered=layered,
+                               warmup=warmup, full_object_only=full_object_only, bypass=bypass, params=params)
     trace = _prepare_trace(objects, versions, catalog, sizes, layered, full_object_only)
     mode, objects, versions, n_layers, req_sizes = trace.mode, trace.objects, trace.versions, trace.n_layers, trace.req_sizes
     n = objects.shape[0]

@@ -5,7 +5,7 @@ arrays. Formats:
 
 - oracleGeneral (libCacheSim): headerless 24-byte little-endian records
   ``(uint32 time, uint64 id, uint32 size, int64 next_access_vtime)``, plain
-  (memory-mapped) or zstd-compressed (streamed, multi-frame);
+  (read in chunks) or zstd-compressed (streamed, multi-frame);
 - text traces (:mod:`layercache.text_traces`): CSV with a header naming its
   columns or headerless ``time, id, size``, libCacheSim's plain text (one id
   per line), Twitter's cache-trace CSV, ``time id size`` CDN text; any column
@@ -202,8 +202,10 @@ def _zstd_blocks(path: Path, block_bytes: int):
 def _oracle_record_chunks(path: Path, zstd: bool, chunk_requests: int):
     """Record arrays of ``ORACLE_GENERAL_DTYPE``, in order.
 
-    They are views (of the memory map, or of a reused buffer for zstd), valid
-    until the next one is requested.
+    They are views of a reused buffer, valid until the next one is
+    requested. Plain files are read into it rather than memory-mapped: the
+    pages of a mapped file count in the process's resident memory until it
+    ends, which for a file larger than memory looks like a file held whole.
     """
     if zstd:
         for block in _zstd_blocks(path, chunk_requests * RECORD_BYTES):
@@ -224,9 +226,22 @@ def _oracle_record_chunks(path: Path, zstd: bool, chunk_requests: int):
                 f"trace file {str(path)!r} starts with the zstd magic number: it is compressed; "
                 "name it *.zst or pass a decompressed oracleGeneral file"
             )
-    records = np.memmap(path, dtype=ORACLE_GENERAL_DTYPE, mode="r")
-    for start in range(0, records.size, chunk_requests):
-        yield records[start : start + chunk_requests]
+        fh.seek(0)
+        records = np.empty(min(chunk_requests, size // RECORD_BYTES), dtype=ORACLE_GENERAL_DTYPE)
+        raw = records.view(np.uint8)
+        while True:
+            filled = 0
+            while filled < raw.size:
+                got = fh.readinto(raw[filled:])
+                if not got:
+                    break
+                filled += got
+            if filled % RECORD_BYTES:
+                raise ValueError(f"trace file {str(path)!r} changed while it was read (a partial record at its end)")
+            if filled:
+                yield records[: filled // RECORD_BYTES]
+            if filled < raw.size:
+                return
 
 
 def _oracle_count_hint(path: Path, zstd: bool):

@@ -232,7 +232,7 @@ def iter_trace_chunks(path, format=None, *, chunk_requests: int = _DEFAULT_CHUNK
     n = _check_options(chunk_requests, zero_sizes)
     chunks, _, _ = _open(path, format, n, delimiter, _text_options(columns, header, id_type, operations))
     for ids, sizes, times in _checked(path, chunks, zero_sizes):
-        # copies: the raw chunks may be views of a reused buffer or of a memory map
+        # copies: the raw chunks may be views of a reused buffer
         yield np.array(ids, dtype=np.uint64), np.array(sizes, dtype=np.int64), np.array(times, dtype=np.float64)
 
 
@@ -265,7 +265,7 @@ def read_trace(path, format=None, *, remap: bool = False, zero_sizes="skip", del
 
     Notes
     -----
-    Plain oracleGeneral files are memory-mapped and each field is copied once
+    oracleGeneral files are read in chunks and each field is copied once
     into its output; when the final length is known in advance (plain files,
     or a zstd frame that records its size) the outputs are allocated once.
     """
