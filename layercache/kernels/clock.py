@@ -13,7 +13,7 @@ counter of a new item, default 0).
 
 from numba import njit
 
-from .lists import cached_bytes, PARAMS, q_push, q_remove, q_tail, size_of
+from .lists import cached_bytes, PARAMS, q_pop_tail, q_push
 
 
 @njit(cache=True, _nrt=False)  # not inlined: keeps every run_* small to compile
@@ -26,9 +26,7 @@ def clock_access(links, pos, freq, isize, fstate, istate, item, size, capacity):
     if size > capacity:
         return False
     while cached_bytes(fstate) + size > capacity:
-        victim = q_tail(istate, 0)
-        vsize = size_of(isize, victim)
-        q_remove(links, pos, istate, fstate, victim, vsize)
+        victim, vsize = q_pop_tail(links, pos, isize, istate, fstate, 0)
         if freq[victim] >= 1:  # a second chance; otherwise it stays evicted
             freq[victim] -= 1
             q_push(links, pos, istate, fstate, 0, victim, vsize)

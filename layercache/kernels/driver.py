@@ -28,13 +28,15 @@ from .clock import clock_access
 from .lfu import lfu_access, perfect_lfu_access
 from .prefetch import prefetch
 from .recency import recency_hit, recency_insert, recency_is_live
+from .lists import RECORD
 from .s3fifo import s3fifo_access
 from .sieve import sieve_access
+from .slru import slru_access
 from .twoq import twoq_access
 
 # policy codes (the order of layercache.simulation.POLICIES)
 LRU, FIFO, LFU, PERFECT_LFU, BELADY = 0, 1, 2, 3, 4
-CLOCK, SIEVE, S3FIFO, TWOQ, ARC = 5, 6, 7, 8, 9
+CLOCK, SIEVE, S3FIFO, TWOQ, ARC, SLRU = 5, 6, 7, 8, 9, 10
 # mode codes
 LAYERED, VERSIONS, FULL, FLAT = 0, 1, 2, 3
 # requests between prefetching an item's table entries and using them, and
@@ -143,6 +145,8 @@ def _access(policy, slots, pos, keys, links, isize, fstate, istate, item, size, 
         return twoq_access(links, pos, keys, isize, fstate, istate, item, size, capacity)
     if policy == ARC:
         return arc_access(links, pos, keys, isize, fstate, istate, item, size, capacity)
+    if policy == SLRU:
+        return slru_access(links, pos, keys, isize, fstate, istate, item, size, capacity)
     if policy == BELADY:
         return belady_access(slots, pos, isize, fstate, istate, item, size, capacity, next_use, tie, bypass)
     if policy == LFU:
@@ -224,10 +228,13 @@ def _loop(policy, mode, objects, versions, n_layers, item_sizes, spans, version_
                         behind, _ = _request_items(mode, objects, versions, n_layers, tail_t + AHEAD)
                         prefetch(isize, behind)  # read if the tail evicts
             else:
-                prefetch(pos, ahead)
-                if policy == LFU or policy >= CLOCK:
+                if policy >= CLOCK:
+                    prefetch(links, RECORD * ahead)  # the item's queue record, with its pos and keys
+                else:
+                    prefetch(pos, ahead)
+                if policy == LFU:
                     prefetch(links, 2 * ahead)
-                if policy == PERFECT_LFU or policy >= CLOCK:
+                if policy == PERFECT_LFU:
                     prefetch(keys, ahead)
                 if isize.size > 0:
                     prefetch(isize, ahead)
@@ -390,6 +397,14 @@ def run_twoq(mode, objects, versions, n_layers, item_sizes, spans, version_sizes
 
 
 @njit(cache=True, _nrt=False)
+def run_slru(mode, objects, versions, n_layers, item_sizes, spans, version_sizes, req_sizes, capacity, warmup,
+             nexts, bypass, state, per_request, uses, counts, volumes):
+    """slru policy: see :func:`_loop`."""
+    _loop(SLRU, mode, objects, versions, n_layers, item_sizes, spans, version_sizes, req_sizes,
+          capacity, warmup, nexts, bypass, state, per_request, uses, counts, volumes)
+
+
+@njit(cache=True, _nrt=False)
 def run_arc(mode, objects, versions, n_layers, item_sizes, spans, version_sizes, req_sizes, capacity, warmup,
             nexts, bypass, state, per_request, uses, counts, volumes):
     """arc policy: see :func:`_loop`."""
@@ -398,4 +413,4 @@ def run_arc(mode, objects, versions, n_layers, item_sizes, spans, version_sizes,
 
 
 RUNNERS = (run_lru, run_fifo, run_lfu, run_perfect_lfu, run_belady, run_clock, run_sieve, run_s3fifo, run_twoq,
-           run_arc)  # indexed by policy code
+           run_arc, run_slru)  # indexed by policy code

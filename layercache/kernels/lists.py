@@ -1,26 +1,34 @@
-"""Doubly linked queues over item ids, for the queue policies (CLOCK, SIEVE, S3-FIFO, 2Q, ARC).
+"""Doubly linked queues over item ids, for the queue policies (CLOCK, SIEVE, S3-FIFO, 2Q, ARC, SLRU).
 
-An item sits in at most one queue at a time. Queues 0 and 1 hold cached
-items, queues 2 and 3 ghosts (ids of evicted items, with their sizes). ``links[2 * x]`` is the
-neighbour of x towards the head (newer; -1 at the head) and
-``links[2 * x + 1]`` the one towards the tail (older; -1 at the tail), as
-libCacheSim's ``queue.prev`` / ``queue.next``. ``pos[x]`` is the queue that
-holds x (-1: none). Queue q's head and tail are ``istate[HEADS + 2 * q]``
-and ``istate[HEADS + 2 * q + 1]`` (-1 when empty) and its bytes
-``fstate[BYTES + q]``. Layout of the rest of ``fstate`` / ``istate`` for
-these policies: ``fstate[0]`` unused (cached bytes are those of queues 0
-and 1, :func:`cached_bytes`, reset to exactly 0 when a queue empties, so
-rounding drift of non-integer sizes cannot keep an eviction loop going),
-``fstate[PARAMS:]`` the policy's
-parameters (set by :func:`layercache.kernels.state.new_state`),
-``istate[HAND]`` SIEVE's hand, ``istate[FLAG]`` a per-request flag (a ghost
-hit) for the policies that need one.
+An item sits in at most one queue at a time. Queues ``0 .. N_CACHED - 1``
+hold cached items, queues ``GHOST_1`` and ``GHOST_2`` ghosts (ids of evicted items,
+with their sizes). Each item has one 16-byte record in ``links`` (int32),
+so that touching an item costs one cache line: ``links[4 * x]`` is the
+neighbour of x towards the head (newer; -1 at the head), ``links[4 * x + 1]``
+the one towards the tail (older; -1 at the tail), as libCacheSim's
+``queue.prev`` / ``queue.next``; ``links[4 * x + 2]`` is the queue that holds
+x (-1: none) and ``links[4 * x + 3]`` the policy's per-item counter (a
+frequency or a visited bit). The state's ``pos`` and ``keys`` are views of
+those two columns (:func:`layercache.kernels.state.new_state`). Queue q's
+head and tail are ``istate[HEADS + 2 * q]`` and ``istate[HEADS + 2 * q + 1]``
+(-1 when empty) and its bytes ``fstate[BYTES + q]``. Layout of the rest of
+``fstate`` / ``istate`` for these policies: ``fstate[0]`` unused (cached
+bytes are those of the cached queues, :func:`cached_bytes`, and a queue's
+bytes are reset to exactly 0 when it empties, so rounding drift of
+non-integer sizes cannot keep an eviction loop going), ``fstate[PARAMS:]``
+the policy's parameters (set by :func:`layercache.kernels.state.new_state`),
+``istate[HAND]`` SIEVE's hand, ``istate[FLAG]`` a per-policy flag.
 """
 
 from numba import njit
 
+from .prefetch import prefetch
+
+RECORD = 4  # int32 words of links per item: newer, older, queue, counter
+N_CACHED = 8  # queues 0..7 hold cached items (SLRU's segments)
+N_QUEUES = N_CACHED + 2  # two ghost queues
+GHOST_1, GHOST_2 = N_CACHED, N_CACHED + 1
 BYTES = 1  # fstate[BYTES + q]: bytes in queue q (q < N_QUEUES)
-N_QUEUES = 4
 ARC_P = BYTES + N_QUEUES  # fstate[ARC_P]: ARC's target size of its recency list
 PARAMS = ARC_P + 1  # fstate[PARAMS + k]: the policy's k-th parameter
 N_PARAMS = 3
@@ -48,19 +56,24 @@ def q_tail(istate, q):
 
 
 @njit(cache=True, inline="always")
+def q_bytes(fstate, q):
+    return fstate[BYTES + q]
+
+
+@njit(cache=True, inline="always")
 def q_prev(links, item):
     """The neighbour towards the head (newer), -1 at the head."""
-    return links[2 * item]
+    return links[RECORD * item]
 
 
 @njit(cache=True, inline="always")
 def q_push(links, pos, istate, fstate, q, item, size):
     """Put ``item`` at the head of queue q."""
     head = istate[HEADS + 2 * q]
-    links[2 * item] = -1
-    links[2 * item + 1] = head
+    links[RECORD * item] = -1
+    links[RECORD * item + 1] = head
     if head >= 0:
-        links[2 * head] = item
+        links[RECORD * head] = item
     else:
         istate[HEADS + 2 * q + 1] = item
     istate[HEADS + 2 * q] = item
@@ -72,14 +85,14 @@ def q_push(links, pos, istate, fstate, q, item, size):
 def q_remove(links, pos, istate, fstate, item, size):
     """Take ``item`` out of its queue."""
     q = pos[item]
-    newer = links[2 * item]
-    older = links[2 * item + 1]
+    newer = links[RECORD * item]
+    older = links[RECORD * item + 1]
     if newer >= 0:
-        links[2 * newer + 1] = older
+        links[RECORD * newer + 1] = older
     else:
         istate[HEADS + 2 * q] = older
     if older >= 0:
-        links[2 * older] = newer
+        links[RECORD * older] = newer
     else:
         istate[HEADS + 2 * q + 1] = newer
     pos[item] = -1
@@ -90,6 +103,44 @@ def q_remove(links, pos, istate, fstate, item, size):
 
 
 @njit(cache=True, inline="always")
+def q_move_to_head(links, pos, istate, fstate, q, item, size):
+    """Move cached ``item`` from its queue to the head of queue q."""
+    q_remove(links, pos, istate, fstate, item, size)
+    q_push(links, pos, istate, fstate, q, item, size)
+
+
+@njit(cache=True, inline="always")
+def q_pop_tail(links, pos, isize, istate, fstate, q):
+    """Take queue q's tail out; return it and its size. q must not be empty.
+
+    Also prefetches the record of the item that will be the tail after the
+    next one: a queue's tail is taken repeatedly, and the new tail's record,
+    just written, names its newer neighbour.
+    """
+    victim = istate[HEADS + 2 * q + 1]
+    vsize = size_of(isize, victim)
+    q_remove(links, pos, istate, fstate, victim, vsize)
+    tail = istate[HEADS + 2 * q + 1]
+    if tail >= 0:
+        newer = links[RECORD * tail]
+        if newer >= 0:
+            prefetch(links, RECORD * newer)
+            if isize.size > 0:
+                prefetch(isize, newer)
+    return victim, vsize
+
+
+@njit(cache=True, inline="always")
+def q_trim(links, pos, isize, istate, fstate, q, limit, size):
+    """Drop queue q's tail items until ``size`` more bytes fit in ``limit``."""
+    while fstate[BYTES + q] + size > limit:
+        q_pop_tail(links, pos, isize, istate, fstate, q)
+
+
+@njit(cache=True, inline="always")
 def cached_bytes(fstate):
-    """Bytes in the cached queues 0 and 1 (exactly 0 when both are empty)."""
-    return fstate[BYTES] + fstate[BYTES + 1]
+    """Bytes in the cached queues (exactly 0 when all are empty)."""
+    total = 0.0
+    for q in range(N_CACHED):
+        total += fstate[BYTES + q]
+    return total
