@@ -27,22 +27,17 @@ T1, T2, B1, B2 = 0, 1, GHOST_1, GHOST_2
 
 
 @njit(cache=True, inline="always")
-def _demote(links, pos, isize, fstate, istate, data, ghost):
-    victim, vsize = q_pop_tail(links, pos, isize, istate, fstate, data)
-    if ghost >= 0:
-        q_push(links, pos, istate, fstate, ghost, victim, vsize)
-
-
-@njit(cache=True, inline="always")
 def _replace(links, pos, isize, fstate, istate, after_b2_hit):
     t1 = q_bytes(fstate, T1)
     if (t1 > 0 and (t1 > fstate[ARC_P] or (t1 == fstate[ARC_P] and after_b2_hit))) or q_bytes(fstate, T2) == 0:
-        _demote(links, pos, isize, fstate, istate, T1, B1)
+        data, ghost = T1, B1
     else:
-        _demote(links, pos, isize, fstate, istate, T2, B2)
+        data, ghost = T2, B2
+    victim, vsize = q_pop_tail(links, pos, isize, istate, fstate, data)
+    q_push(links, pos, istate, fstate, ghost, victim, vsize)
 
 
-@njit(cache=True, _nrt=False)  # not inlined: keeps every run_* small to compile
+@njit(cache=True, inline="always")  # into its own run_* only: see driver._queue_access
 def arc_access(links, pos, keys, isize, fstate, istate, item, size, capacity):
     """Access ``item``; return True on a hit."""
     where = pos[item]
@@ -61,19 +56,20 @@ def arc_access(links, pos, keys, isize, fstate, istate, item, size, capacity):
     if size > capacity:
         return False
     while cached_bytes(fstate) + size > capacity:
-        if ghost_hit:
-            _replace(links, pos, isize, fstate, istate, where == B2)
-        elif q_bytes(fstate, T1) + q_bytes(fstate, B1) + size > capacity:
-            if q_bytes(fstate, B1) > 0:
-                q_pop_tail(links, pos, isize, istate, fstate, B1)
-                _replace(links, pos, isize, fstate, istate, False)
-            else:
-                _demote(links, pos, isize, fstate, istate, T1, -1)
-        else:
-            total = q_bytes(fstate, T1) + q_bytes(fstate, B1) + q_bytes(fstate, T2) + q_bytes(fstate, B2)
-            if total >= 2 * capacity and q_bytes(fstate, B2) > 0:
-                q_pop_tail(links, pos, isize, istate, fstate, B2)
-            _replace(links, pos, isize, fstate, istate, False)
+        if not ghost_hit:
+            drop = -1  # the ghost list whose tail is dropped before REPLACE
+            if q_bytes(fstate, T1) + q_bytes(fstate, B1) + size > capacity:
+                if q_bytes(fstate, B1) == 0:
+                    q_pop_tail(links, pos, isize, istate, fstate, T1)  # evicted without a ghost
+                    continue
+                drop = B1
+            elif q_bytes(fstate, B2) > 0:
+                total = q_bytes(fstate, T1) + q_bytes(fstate, B1) + q_bytes(fstate, T2) + q_bytes(fstate, B2)
+                if total >= 2 * capacity:
+                    drop = B2
+            if drop >= 0:
+                q_pop_tail(links, pos, isize, istate, fstate, drop)
+        _replace(links, pos, isize, fstate, istate, ghost_hit and where == B2)
     q_push(links, pos, istate, fstate, T2 if ghost_hit else T1, item, size)
     if isize.size > 0:
         isize[item] = size

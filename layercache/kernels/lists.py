@@ -18,6 +18,15 @@ bytes are reset to exactly 0 when it empties, so rounding drift of
 non-integer sizes cannot keep an eviction loop going), ``fstate[PARAMS:]``
 the policy's parameters (set by :func:`layercache.kernels.state.new_state`),
 ``istate[HAND]`` SIEVE's hand, ``istate[FLAG]`` a per-policy flag.
+
+A queue whose items leave only at its tail (CLOCK's: a second chance
+re-enters at the head) is kept instead as a *ring*, an array ``ring`` of
+item ids from the tail ``istate[HEADS + 1]`` up to just before the head
+``istate[HEADS]`` (indices modulo ``ring.size``, which is the number of items,
+so it never overflows), its bytes in ``fstate[BYTES]``; the item's record
+then holds only its queue (0) and counter. Walking the tail reads the array
+in order, so the records of the items behind it are prefetched (a linked
+tail is a chain of dependent loads).
 """
 
 from numba import njit
@@ -144,3 +153,43 @@ def cached_bytes(fstate):
     for q in range(N_CACHED):
         total += fstate[BYTES + q]
     return total
+
+
+RING_AHEAD = 8  # ring entries between prefetching an item's record and popping it
+
+
+@njit(cache=True, inline="always")
+def r_push(ring, pos, istate, fstate, item, size):
+    """Put ``item`` at the head of the ring (as queue 0)."""
+    head = istate[HEADS]
+    ring[head] = item
+    head += 1
+    istate[HEADS] = head if head < ring.size else 0
+    pos[item] = 0
+    fstate[BYTES] += size
+
+
+@njit(cache=True, inline="always")
+def r_pop(ring, links, pos, isize, istate, fstate):
+    """Take the ring's tail out; return it and its size. The ring must not be empty."""
+    tail = istate[HEADS + 1]
+    victim = ring[tail]
+    tail += 1
+    if tail == ring.size:
+        tail = 0
+    istate[HEADS + 1] = tail
+    vsize = size_of(isize, victim)
+    pos[victim] = -1
+    if tail == istate[HEADS]:
+        fstate[BYTES] = 0.0  # empty: drop rounding drift of non-integer sizes
+    else:
+        fstate[BYTES] -= vsize
+    ahead = tail + RING_AHEAD
+    if ahead >= ring.size:
+        ahead -= ring.size
+    if 0 <= ahead < ring.size:  # a stale entry past the head is a valid id too: a harmless prefetch
+        behind = ring[ahead]
+        prefetch(links, RECORD * behind)
+        if isize.size > 0:
+            prefetch(isize, behind)
+    return victim, vsize

@@ -60,7 +60,7 @@ def _evict_main(links, pos, freq, isize, fstate, istate):
             return
 
 
-@njit(cache=True, _nrt=False)  # not inlined: keeps every run_* small to compile
+@njit(cache=True, inline="always")  # into its own run_* only: see driver._queue_access
 def s3fifo_access(links, pos, freq, isize, fstate, istate, item, size, capacity):
     """Access ``item``; return True on a hit."""
     where = pos[item]
@@ -81,13 +81,14 @@ def s3fifo_access(links, pos, freq, isize, fstate, istate, item, size, capacity)
         else:
             _evict_small(links, pos, freq, isize, fstate, istate)
     if ghost_hit:
-        q_push(links, pos, istate, fstate, MAIN, item, size)
+        q = MAIN
     elif size >= small_size:
         return False
     elif istate[FLAG] != 1 and q_bytes(fstate, SMALL) >= small_size:
-        q_push(links, pos, istate, fstate, MAIN, item, size)  # S full before the first eviction: fill M
+        q = MAIN  # S full before the first eviction: fill M
     else:
-        q_push(links, pos, istate, fstate, SMALL, item, size)
+        q = SMALL
+    q_push(links, pos, istate, fstate, q, item, size)
     freq[item] = 0
     if isize.size > 0:
         isize[item] = size

@@ -46,7 +46,7 @@ def _cool_from(links, pos, isize, fstate, istate, top, seg_size):
             j += 1
 
 
-@njit(cache=True, _nrt=False)  # not inlined: keeps every run_* small to compile
+@njit(cache=True, inline="always")  # into its own run_* only: see driver._queue_access
 def slru_access(links, pos, keys, isize, fstate, istate, item, size, capacity):
     """Access ``item``; return True on a hit."""
     n_seg = int(fstate[PARAMS])

@@ -9,7 +9,8 @@
   (:mod:`.lists`, which also gives their ``fstate`` and ``istate``); their
   ``pos`` (the item's queue) and ``keys`` (its counter) are strided int32
   views of two columns of it. Empty for the other policies.
-- ``slots`` : int64 -- the indexed min-heap of perfect LFU/Belady
+- ``slots`` : int64 -- CLOCK's ring of queued items (:mod:`.lists`, shape
+  (n_items,)), the indexed min-heap of perfect LFU/Belady
   (:mod:`.heap`, shape (3 * n_items,)), the bucket nodes of in-cache LFU
   (:mod:`.buckets`, shape (4 * (n_items + 2),)) or LRU/FIFO's bitmap of
   live accesses (:mod:`.recency`, shape (n_accesses // 64 + 1,)).
@@ -46,16 +47,20 @@ def new_state(n_items: int, policy: str, unit_sizes: bool = False, n_accesses: i
     """
     n = int(n_items)
     if policy in QUEUE_POLICIES:
-        from .lists import N_FSTATE, N_ISTATE, PARAMS, RECORD
+        from .lists import HEADS, N_FSTATE, N_ISTATE, PARAMS, RECORD
 
         istate = np.full(N_ISTATE, -1, dtype=np.int64)
+        ring = np.empty(0, dtype=np.int64)
+        if policy == "clock":  # its queue is a ring (:mod:`.lists`)
+            ring = np.zeros(n, dtype=np.int64)
+            istate[HEADS:HEADS + 2] = 0
         fstate = np.zeros(N_FSTATE)
         fstate[PARAMS:PARAMS + len(params)] = params
         links = np.full(RECORD * n, -1, dtype=np.int32)
         pos, keys = links[2::RECORD], links[3::RECORD]  # views: one record per item
         keys[:] = 0
         isize = np.zeros(0 if unit_sizes else n, dtype=np.float64)
-        return (links, np.empty(0, dtype=np.int64), pos, keys, isize, fstate, istate)
+        return (links, ring, pos, keys, isize, fstate, istate)
     istate = np.zeros(2, dtype=np.int64)
     keys = np.zeros(n if policy == "perfect_lfu" else 0, dtype=np.int64)
     if policy in RECENCY_POLICIES:

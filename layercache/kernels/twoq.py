@@ -23,7 +23,7 @@ from .lists import cached_bytes, GHOST_1, PARAMS, q_bytes, q_move_to_head, q_pop
 A_IN, A_M, A_OUT = 0, 1, GHOST_1
 
 
-@njit(cache=True, _nrt=False)  # not inlined: keeps every run_* small to compile
+@njit(cache=True, inline="always")  # into its own run_* only: see driver._queue_access
 def twoq_access(links, pos, keys, isize, fstate, istate, item, size, capacity):
     """Access ``item``; return True on a hit."""
     where = pos[item]
@@ -38,23 +38,21 @@ def twoq_access(links, pos, keys, isize, fstate, istate, item, size, capacity):
     in_size = fstate[PARAMS]
     if size > in_size:
         return False
+    out_size = fstate[PARAMS + 1]
     while cached_bytes(fstate) + size > capacity:
-        if q_bytes(fstate, A_IN) > in_size:
-            victim, vsize = q_pop_tail(links, pos, isize, istate, fstate, A_IN)
-            out_size = fstate[PARAMS + 1]
-            if vsize <= out_size:
-                q_trim(links, pos, isize, istate, fstate, A_OUT, out_size, vsize)
-                q_push(links, pos, istate, fstate, A_OUT, victim, vsize)
-        else:
-            q_pop_tail(links, pos, isize, istate, fstate, A_M)
+        from_in = q_bytes(fstate, A_IN) > in_size
+        victim, vsize = q_pop_tail(links, pos, isize, istate, fstate, A_IN if from_in else A_M)
+        if from_in and vsize <= out_size:
+            q_trim(links, pos, isize, istate, fstate, A_OUT, out_size, vsize)
+            q_push(links, pos, istate, fstate, A_OUT, victim, vsize)
+    q = A_IN
     if ghost_hit:
         m_size = capacity - in_size
         if size > m_size:
             return False
         q_trim(links, pos, isize, istate, fstate, A_M, m_size, size)
-        q_push(links, pos, istate, fstate, A_M, item, size)
-    else:
-        q_push(links, pos, istate, fstate, A_IN, item, size)
+        q = A_M
+    q_push(links, pos, istate, fstate, q, item, size)
     if isize.size > 0:
         isize[item] = size
     return False
