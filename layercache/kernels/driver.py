@@ -28,9 +28,9 @@ from .arc import arc_access
 from .belady import belady_access
 from .clock import clock_access
 from .lfu import lfu_access, perfect_lfu_access
+from .lists import RECORD
 from .prefetch import prefetch
 from .recency import recency_hit, recency_insert, recency_is_live
-from .lists import RECORD
 from .s3fifo import s3fifo_access
 from .sieve import sieve_access
 from .slru import slru_access
