@@ -20,7 +20,7 @@ from .result import SimulationResult
 
 __all__ = ["simulate", "POLICIES"]
 
-POLICIES = ("lru", "fifo", "lfu", "perfect_lfu", "belady", "clock", "sieve", "s3fifo", "twoq", "arc")
+POLICIES = ("lru", "fifo", "lfu", "perfect_lfu", "belady", "clock", "sieve", "s3fifo", "twoq", "arc", "slru")
 # documented options of the queue policies and libCacheSim's defaults
 POLICY_OPTIONS = {
     "clock": {"n_bit_counter": 1, "init_freq": 0},
@@ -28,6 +28,7 @@ POLICY_OPTIONS = {
     "s3fifo": {"small_size_ratio": 0.10, "ghost_size_ratio": 0.90, "move_to_main_threshold": 2},
     "twoq": {"a_in_size_ratio": 0.25, "a_out_size_ratio": 0.50},
     "arc": {},
+    "slru": {"n_segments": 4},
 }
 _MODES = ("layered", "versions", "full", "flat")
 _INT32_MAX = np.iinfo(np.int32).max
@@ -199,6 +200,17 @@ def policy_params(policy: str, capacity: float, options) -> tuple:
         return (small, float(np.floor(whole * opts["ghost_size_ratio"])), float(threshold))
     if policy == "twoq":
         return (float(np.floor(whole * opts["a_in_size_ratio"])), float(np.floor(whole * opts["a_out_size_ratio"])))
+    if policy == "slru":
+        from .kernels.lists import N_CACHED
+
+        n_seg = opts["n_segments"]
+        if n_seg != int(n_seg) or not 1 <= n_seg <= N_CACHED:
+            raise ValueError(f"option n_segments must be an integer in 1..{N_CACHED}, got {n_seg!r}")
+        seg_size = float(whole // int(n_seg))
+        if seg_size < 1:
+            raise ValueError(f"capacity {capacity!r} is too small for slru: each segment, "
+                             f"int(capacity) // n_segments, must be >= 1")
+        return (float(n_seg), seg_size)
     return ()
 
 
@@ -282,14 +294,14 @@ def simulate(
     versions : array_like of int, shape (n,), optional
         Requested versions, 1-based (``1..L``). ``None``: a classic trace of
         object ids, unless ``catalog`` is given with ``L == 1``.
-    policy : {"lru", "fifo", "lfu", "perfect_lfu", "belady", "clock", "sieve", "s3fifo", "twoq", "arc"}
+    policy : {"lru", "fifo", "lfu", "perfect_lfu", "belady", "clock", "sieve", "s3fifo", "twoq", "arc", "slru"}
         ``lfu`` counts in-cache requests only (count restarts at
         admission; ties: the item whose count reached its value first leaves
         first); ``perfect_lfu`` counts every request ever made for an item.
         ``belady`` evicts the item used farthest in the future, computed from
         this trace. The queue policies follow libCacheSim's implementations
         exactly (each module of :mod:`layercache.kernels` states its
-        algorithm): CLOCK, SIEVE, S3-FIFO, 2Q, ARC.
+        algorithm): CLOCK, SIEVE, S3-FIFO, 2Q, ARC, SLRU.
     capacity : float
         Cache size in size units, finite and > 0. An item larger than it is
         never admitted; in layered mode neither is a layer j whose object's
@@ -322,8 +334,9 @@ def simulate(
         clock ``n_bit_counter`` (1), ``init_freq`` (0); s3fifo
         ``small_size_ratio`` (0.10), ``ghost_size_ratio`` (0.90),
         ``move_to_main_threshold`` (2); twoq ``a_in_size_ratio`` (0.25),
-        ``a_out_size_ratio`` (0.50). Queue sizes are ``int(capacity * ratio)``
-        as in libCacheSim.
+        ``a_out_size_ratio`` (0.50); slru ``n_segments`` (4, at most 8; equal
+        segments of ``int(capacity) // n_segments``). Queue sizes are
+        ``int(capacity * ratio)`` as in libCacheSim.
 
     Returns
     -------

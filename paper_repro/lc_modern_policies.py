@@ -3,7 +3,7 @@
 Parameters as in ``lc_hit_vs_cache`` (N = 10,000 objects, quick: 2,000; L = 4
 equal layers, overhead 0.1, Zipf(0.8), uniform versions, 10N warm-up and 30N
 counted IRM requests; cache sizes 1%..50% of the N full objects). Policies:
-LRU, FIFO, CLOCK, SIEVE, S3-FIFO, 2Q and ARC with libCacheSim's default
+LRU, FIFO, CLOCK, SIEVE, S3-FIFO, 2Q, ARC and SLRU with libCacheSim's default
 parameters, each caching layers (items = layers, a request for version l
 accesses layers l..1; filled markers) and caching stand-alone versions
 (hollow markers). Left: request hit ratio; right: the gain of layering,
@@ -21,9 +21,9 @@ from layerq.sweep import config_seed, sweep
 from .paths import study_store
 
 FRACTIONS = [0.01, 0.02, 0.05, 0.1, 0.2, 0.3, 0.5]
-POLICIES = ["lru", "fifo", "clock", "sieve", "s3fifo", "twoq", "arc"]
+POLICIES = ["lru", "fifo", "clock", "sieve", "s3fifo", "twoq", "arc", "slru"]
 LABELS = {"lru": "LRU", "fifo": "FIFO", "clock": "CLOCK", "sieve": "SIEVE", "s3fifo": "S3-FIFO", "twoq": "2Q",
-          "arc": "ARC"}
+          "arc": "ARC", "slru": "SLRU"}
 
 
 def evaluate(**point) -> dict:

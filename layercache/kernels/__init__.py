@@ -6,9 +6,10 @@ sizes in the capacity's unit, on a shared tuple of state arrays
 tail over the access sequence), :mod:`.lfu` (in-cache LFU on the frequency
 buckets of :mod:`.buckets`, perfect LFU on the indexed heap of :mod:`.heap`)
 and :mod:`.belady` (heap), and the queue policies on the doubly linked
-queues of :mod:`.lists`: :mod:`.clock`, :mod:`.sieve`, :mod:`.s3fifo`,
-:mod:`.twoq`, :mod:`.arc` (each as libCacheSim; not inlined into the loop,
-which keeps every entry point quick to compile). :mod:`.driver` maps
+queues and rings of :mod:`.lists`: :mod:`.clock`, :mod:`.sieve`,
+:mod:`.s3fifo`, :mod:`.twoq`, :mod:`.arc`, :mod:`.slru` (each as
+libCacheSim; each inlined into its own entry point only, which keeps the
+others quick to compile). :mod:`.driver` maps
 requests to items (layering lives there, once) and holds the one simulation
 loop, compiled once per policy (``run_lru``, ...), which Python calls by
 global name. :mod:`.stack` replays the same item accesses on Mattson's LRU

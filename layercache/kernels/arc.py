@@ -1,8 +1,8 @@
 """ARC, as libCacheSim's ``ARC`` (Megiddo and Modha, FAST 2003), in bytes.
 
 Queues (:mod:`.lists`), all LRU order: 0 T1 and 1 T2 (cached: seen once /
-at least twice recently), 2 B1 and 3 B2 (their ghosts: ids and sizes, not
-cached). ``p = fstate[ARC_P]`` (bytes, starts at 0) is T1's target size.
+at least twice recently), ``GHOST_1`` B1 and ``GHOST_2`` B2 (their ghosts:
+ids and sizes, not cached). ``p = fstate[ARC_P]`` (bytes, starts at 0) is T1's target size.
 
 - Hit in T1: the item moves to T2's head; in T2: to T2's head.
 - Ghost hit in B1: ``p = min(p + max(|B2| / |B1|, 1), C)`` (byte sizes before
@@ -20,48 +20,34 @@ cached). ``p = fstate[ARC_P]`` (bytes, starts at 0) is T1's target size.
 
 from numba import njit
 
-from .lists import cached_bytes, ARC_P, BYTES, q_push, q_remove, q_tail, size_of
+from .lists import (cached_bytes, ARC_P, GHOST_1, GHOST_2, q_bytes, q_move_to_head, q_pop_tail, q_push, q_remove,
+                    size_of)
 
-T1, T2, B1, B2 = 0, 1, 2, 3
-
-
-@njit(cache=True, inline="always")
-def _demote(links, pos, isize, fstate, istate, data, ghost):
-    victim = q_tail(istate, data)
-    vsize = size_of(isize, victim)
-    q_remove(links, pos, istate, fstate, victim, vsize)
-    if ghost >= 0:
-        q_push(links, pos, istate, fstate, ghost, victim, vsize)
+T1, T2, B1, B2 = 0, 1, GHOST_1, GHOST_2
 
 
 @njit(cache=True, inline="always")
 def _replace(links, pos, isize, fstate, istate, after_b2_hit):
-    t1 = fstate[BYTES + T1]
-    if (t1 > 0 and (t1 > fstate[ARC_P] or (t1 == fstate[ARC_P] and after_b2_hit))) or fstate[BYTES + T2] == 0:
-        _demote(links, pos, isize, fstate, istate, T1, B1)
+    t1 = q_bytes(fstate, T1)
+    if (t1 > 0 and (t1 > fstate[ARC_P] or (t1 == fstate[ARC_P] and after_b2_hit))) or q_bytes(fstate, T2) == 0:
+        data, ghost = T1, B1
     else:
-        _demote(links, pos, isize, fstate, istate, T2, B2)
+        data, ghost = T2, B2
+    victim, vsize = q_pop_tail(links, pos, isize, istate, fstate, data)
+    q_push(links, pos, istate, fstate, ghost, victim, vsize)
 
 
-@njit(cache=True, inline="always")
-def _drop_ghost(links, pos, isize, fstate, istate, ghost):
-    victim = q_tail(istate, ghost)
-    q_remove(links, pos, istate, fstate, victim, size_of(isize, victim))
-
-
-@njit(cache=True, _nrt=False)  # not inlined: keeps every run_* small to compile
+@njit(cache=True, inline="always")  # into its own run_* only: see driver._queue_access
 def arc_access(links, pos, keys, isize, fstate, istate, item, size, capacity):
     """Access ``item``; return True on a hit."""
     where = pos[item]
     if where == T1 or where == T2:
-        s = size_of(isize, item)
-        q_remove(links, pos, istate, fstate, item, s)
-        q_push(links, pos, istate, fstate, T2, item, s)
+        q_move_to_head(links, pos, istate, fstate, T2, item, size_of(isize, item))
         return True
     ghost_hit = where == B1 or where == B2
     if ghost_hit:
-        b1 = fstate[BYTES + B1]
-        b2 = fstate[BYTES + B2]
+        b1 = q_bytes(fstate, B1)
+        b2 = q_bytes(fstate, B2)
         if where == B1:
             fstate[ARC_P] = min(fstate[ARC_P] + max(b2 / b1, 1.0), capacity)
         else:
@@ -70,19 +56,20 @@ def arc_access(links, pos, keys, isize, fstate, istate, item, size, capacity):
     if size > capacity:
         return False
     while cached_bytes(fstate) + size > capacity:
-        if ghost_hit:
-            _replace(links, pos, isize, fstate, istate, where == B2)
-        elif fstate[BYTES + T1] + fstate[BYTES + B1] + size > capacity:
-            if fstate[BYTES + B1] > 0:
-                _drop_ghost(links, pos, isize, fstate, istate, B1)
-                _replace(links, pos, isize, fstate, istate, False)
-            else:
-                _demote(links, pos, isize, fstate, istate, T1, -1)
-        else:
-            total = fstate[BYTES + T1] + fstate[BYTES + B1] + fstate[BYTES + T2] + fstate[BYTES + B2]
-            if total >= 2 * capacity and fstate[BYTES + B2] > 0:
-                _drop_ghost(links, pos, isize, fstate, istate, B2)
-            _replace(links, pos, isize, fstate, istate, False)
+        if not ghost_hit:
+            drop = -1  # the ghost list whose tail is dropped before REPLACE
+            if q_bytes(fstate, T1) + q_bytes(fstate, B1) + size > capacity:
+                if q_bytes(fstate, B1) == 0:
+                    q_pop_tail(links, pos, isize, istate, fstate, T1)  # evicted without a ghost
+                    continue
+                drop = B1
+            elif q_bytes(fstate, B2) > 0:
+                total = q_bytes(fstate, T1) + q_bytes(fstate, B1) + q_bytes(fstate, T2) + q_bytes(fstate, B2)
+                if total >= 2 * capacity:
+                    drop = B2
+            if drop >= 0:
+                q_pop_tail(links, pos, isize, istate, fstate, drop)
+        _replace(links, pos, isize, fstate, istate, ghost_hit and where == B2)
     q_push(links, pos, istate, fstate, T2 if ghost_hit else T1, item, size)
     if isize.size > 0:
         isize[item] = size

@@ -1,7 +1,7 @@
 """CLOCK (FIFO with reinsertion), as libCacheSim's ``Clock``.
 
-One queue (:mod:`.lists`, queue 0) with a frequency counter per item
-(``keys``). A hit raises the counter by one up to ``max_freq =
+One FIFO queue (a ring of :mod:`.lists` in ``slots``: items leave it only at
+its tail) with a frequency counter per item (``keys``). A hit raises the counter by one up to ``max_freq =
 2**n_bit_counter - 1`` (default 1 bit: the reference bit). A miss inserts
 at the head with counter 0. To make room, the tail is examined: a counter
 >= 1 is decremented and the item moved to the head (a second chance), a
@@ -13,11 +13,11 @@ counter of a new item, default 0).
 
 from numba import njit
 
-from .lists import cached_bytes, PARAMS, q_push, q_remove, q_tail, size_of
+from .lists import BYTES, PARAMS, r_pop, r_push
 
 
-@njit(cache=True, _nrt=False)  # not inlined: keeps every run_* small to compile
-def clock_access(links, pos, freq, isize, fstate, istate, item, size, capacity):
+@njit(cache=True, inline="always")  # into its own run_* only: see driver._queue_access
+def clock_access(links, pos, freq, ring, isize, fstate, istate, item, size, capacity):
     """Access ``item``; return True on a hit."""
     if pos[item] >= 0:
         if freq[item] < fstate[PARAMS]:
@@ -25,14 +25,12 @@ def clock_access(links, pos, freq, isize, fstate, istate, item, size, capacity):
         return True
     if size > capacity:
         return False
-    while cached_bytes(fstate) + size > capacity:
-        victim = q_tail(istate, 0)
-        vsize = size_of(isize, victim)
-        q_remove(links, pos, istate, fstate, victim, vsize)
+    while fstate[BYTES] + size > capacity:
+        victim, vsize = r_pop(ring, links, pos, isize, istate, fstate)
         if freq[victim] >= 1:  # a second chance; otherwise it stays evicted
             freq[victim] -= 1
-            q_push(links, pos, istate, fstate, 0, victim, vsize)
-    q_push(links, pos, istate, fstate, 0, item, size)
+            r_push(ring, pos, istate, fstate, victim, vsize)
+    r_push(ring, pos, istate, fstate, item, size)
     freq[item] = fstate[PARAMS + 1]
     if isize.size > 0:
         isize[item] = size

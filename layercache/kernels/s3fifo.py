@@ -1,7 +1,7 @@
 """S3-FIFO, as libCacheSim's ``S3FIFO`` (Yang et al., SOSP 2023).
 
-Queues (:mod:`.lists`): 0 the small FIFO S, 1 the main FIFO M, 2 the ghost
-FIFO G (ids only, not cached). Follows libCacheSim's S3FIFO.c at commit
+Queues (:mod:`.lists`): 0 the small FIFO S, 1 the main FIFO M, ``GHOST_1``
+the ghost FIFO G (ids only, not cached). Follows libCacheSim's S3FIFO.c at commit
 035d832 (the version behind the ``libcachesim`` Python package 0.3.x).
 Sizes in the capacity's unit, truncated to integers as libCacheSim does: ``|S| = int(C * small_ratio)`` (default 0.10),
 ``|M| = C - |S|``, ``|G| = int(C * ghost_ratio)`` (default 0.90);
@@ -28,42 +28,30 @@ frequency; ``istate[FLAG]`` is 1 once anything has been evicted.
 
 from numba import njit
 
-from .lists import cached_bytes, FLAG, PARAMS, q_push, q_remove, q_tail, size_of
+from .lists import cached_bytes, FLAG, GHOST_1, PARAMS, q_bytes, q_pop_tail, q_push, q_remove, q_trim, size_of
 
-SMALL, MAIN, GHOST = 0, 1, 2
-
-
-@njit(cache=True, inline="always")
-def _to_ghost(links, pos, isize, fstate, istate, item, size):
-    ghost_size = fstate[PARAMS + 1]
-    if size > ghost_size:
-        return
-    while fstate[1 + GHOST] + size > ghost_size:
-        old = q_tail(istate, GHOST)
-        q_remove(links, pos, istate, fstate, old, size_of(isize, old))
-    q_push(links, pos, istate, fstate, GHOST, item, size)
+SMALL, MAIN, GHOST = 0, 1, GHOST_1
 
 
 @njit(cache=True, inline="always")
 def _evict_small(links, pos, freq, isize, fstate, istate):
-    while fstate[1 + SMALL] > 0:
-        victim = q_tail(istate, SMALL)
-        vsize = size_of(isize, victim)
-        q_remove(links, pos, istate, fstate, victim, vsize)
+    while q_bytes(fstate, SMALL) > 0:
+        victim, vsize = q_pop_tail(links, pos, isize, istate, fstate, SMALL)
         if freq[victim] >= fstate[PARAMS + 2]:
             q_push(links, pos, istate, fstate, MAIN, victim, vsize)
             freq[victim] = 0
         else:
-            _to_ghost(links, pos, isize, fstate, istate, victim, vsize)
+            ghost_size = fstate[PARAMS + 1]
+            if vsize <= ghost_size:
+                q_trim(links, pos, isize, istate, fstate, GHOST, ghost_size, vsize)
+                q_push(links, pos, istate, fstate, GHOST, victim, vsize)
             return
 
 
 @njit(cache=True, inline="always")
 def _evict_main(links, pos, freq, isize, fstate, istate):
-    while fstate[1 + MAIN] > 0:
-        victim = q_tail(istate, MAIN)
-        vsize = size_of(isize, victim)
-        q_remove(links, pos, istate, fstate, victim, vsize)
+    while q_bytes(fstate, MAIN) > 0:
+        victim, vsize = q_pop_tail(links, pos, isize, istate, fstate, MAIN)
         f = freq[victim]
         if f >= 1:
             q_push(links, pos, istate, fstate, MAIN, victim, vsize)
@@ -72,7 +60,7 @@ def _evict_main(links, pos, freq, isize, fstate, istate):
             return
 
 
-@njit(cache=True, _nrt=False)  # not inlined: keeps every run_* small to compile
+@njit(cache=True, inline="always")  # into its own run_* only: see driver._queue_access
 def s3fifo_access(links, pos, freq, isize, fstate, istate, item, size, capacity):
     """Access ``item``; return True on a hit."""
     where = pos[item]
@@ -88,18 +76,19 @@ def s3fifo_access(links, pos, freq, isize, fstate, istate, item, size, capacity)
     main_size = capacity - small_size
     while cached_bytes(fstate) + size > capacity:
         istate[FLAG] = 1  # has evicted
-        if fstate[1 + MAIN] > main_size or fstate[1 + SMALL] == 0:
+        if q_bytes(fstate, MAIN) > main_size or q_bytes(fstate, SMALL) == 0:
             _evict_main(links, pos, freq, isize, fstate, istate)
         else:
             _evict_small(links, pos, freq, isize, fstate, istate)
     if ghost_hit:
-        q_push(links, pos, istate, fstate, MAIN, item, size)
+        q = MAIN
     elif size >= small_size:
         return False
-    elif istate[FLAG] != 1 and fstate[1 + SMALL] >= small_size:
-        q_push(links, pos, istate, fstate, MAIN, item, size)  # S full before the first eviction: fill M
+    elif istate[FLAG] != 1 and q_bytes(fstate, SMALL) >= small_size:
+        q = MAIN  # S full before the first eviction: fill M
     else:
-        q_push(links, pos, istate, fstate, SMALL, item, size)
+        q = SMALL
+    q_push(links, pos, istate, fstate, q, item, size)
     freq[item] = 0
     if isize.size > 0:
         isize[item] = size

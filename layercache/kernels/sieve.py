@@ -16,7 +16,7 @@ from numba import njit
 from .lists import cached_bytes, HAND, q_prev, q_push, q_remove, q_tail, size_of
 
 
-@njit(cache=True, _nrt=False)  # not inlined: keeps every run_* small to compile
+@njit(cache=True, inline="always")  # into its own run_* only: see driver._queue_access
 def sieve_access(links, pos, visited, isize, fstate, istate, item, size, capacity):
     """Access ``item``; return True on a hit."""
     if pos[item] >= 0:

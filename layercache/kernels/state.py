@@ -4,11 +4,13 @@
 
 - ``links`` : int32, shape (2 * (n_items + 1),) -- the doubly linked bucket
   lists of in-cache LFU (:mod:`.buckets`); ``links[2 * x] == -1`` means x is
-  not cached. Shape (2 * n_items,) for the queue policies (CLOCK, SIEVE,
-  S3-FIFO, 2Q, ARC): their queues (:mod:`.lists`, which also gives their
-  ``pos``, ``fstate`` and ``istate``; ``keys`` is their per-item counter,
-  int32). Empty for the other policies.
-- ``slots`` : int64 -- the indexed min-heap of perfect LFU/Belady
+  not cached. Shape (4 * n_items,) for the queue policies (CLOCK, SIEVE,
+  S3-FIFO, 2Q, ARC, SLRU): one record per item of their queues
+  (:mod:`.lists`, which also gives their ``fstate`` and ``istate``); their
+  ``pos`` (the item's queue) and ``keys`` (its counter) are strided int32
+  views of two columns of it. Empty for the other policies.
+- ``slots`` : int64 -- CLOCK's ring of queued items (:mod:`.lists`, shape
+  (n_items,)), the indexed min-heap of perfect LFU/Belady
   (:mod:`.heap`, shape (3 * n_items,)), the bucket nodes of in-cache LFU
   (:mod:`.buckets`, shape (4 * (n_items + 2),)) or LRU/FIFO's bitmap of
   live accesses (:mod:`.recency`, shape (n_accesses // 64 + 1,)).
@@ -33,7 +35,7 @@ import numpy as np
 
 RECENCY_POLICIES = ("lru", "fifo")
 BUCKET_POLICIES = ("lfu",)
-QUEUE_POLICIES = ("clock", "sieve", "s3fifo", "twoq", "arc")
+QUEUE_POLICIES = ("clock", "sieve", "s3fifo", "twoq", "arc", "slru")
 
 
 def new_state(n_items: int, policy: str, unit_sizes: bool = False, n_accesses: int = 0, params=()):
@@ -45,16 +47,20 @@ def new_state(n_items: int, policy: str, unit_sizes: bool = False, n_accesses: i
     """
     n = int(n_items)
     if policy in QUEUE_POLICIES:
-        from .lists import N_FSTATE, N_ISTATE, PARAMS
+        from .lists import HEADS, N_FSTATE, N_ISTATE, PARAMS, RECORD
 
         istate = np.full(N_ISTATE, -1, dtype=np.int64)
+        ring = np.empty(0, dtype=np.int64)
+        if policy == "clock":  # its queue is a ring (:mod:`.lists`)
+            ring = np.zeros(n, dtype=np.int64)
+            istate[HEADS:HEADS + 2] = 0
         fstate = np.zeros(N_FSTATE)
         fstate[PARAMS:PARAMS + len(params)] = params
-        links = np.full(2 * n, -1, dtype=np.int32)
-        pos = np.full(n, -1, dtype=np.int32)
-        keys = np.zeros(n, dtype=np.int32)
+        links = np.full(RECORD * n, -1, dtype=np.int32)
+        pos, keys = links[2::RECORD], links[3::RECORD]  # views: one record per item
+        keys[:] = 0
         isize = np.zeros(0 if unit_sizes else n, dtype=np.float64)
-        return (links, np.empty(0, dtype=np.int64), pos, keys, isize, fstate, istate)
+        return (links, ring, pos, keys, isize, fstate, istate)
     istate = np.zeros(2, dtype=np.int64)
     keys = np.zeros(n if policy == "perfect_lfu" else 0, dtype=np.int64)
     if policy in RECENCY_POLICIES:
@@ -79,9 +85,11 @@ def new_state(n_items: int, policy: str, unit_sizes: bool = False, n_accesses: i
 
 def cached_items(state) -> np.ndarray:
     """Ids (int64, ascending) of the items cached in ``state``."""
+    from .lists import N_CACHED, RECORD
+
     links, pos, keys, istate = state[0], state[2], state[3], state[6]
-    if links.size and links.size == 2 * pos.size:  # queue policies: queues 0 and 1 cache, 2 and 3 are ghosts
-        return np.flatnonzero((pos == 0) | (pos == 1))
+    if links.size and links.size == RECORD * pos.size:  # queue policies: queues 0..N_CACHED - 1 cache
+        return np.flatnonzero((pos >= 0) & (pos < N_CACHED))
     if links.size:
         return np.flatnonzero(links[0:-2:2] >= 0)
     if pos.size:

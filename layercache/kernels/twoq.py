@@ -1,7 +1,7 @@
 """2Q, as libCacheSim's ``TwoQ`` (Johnson and Shasha, VLDB 1994, full version).
 
-Queues (:mod:`.lists`): 0 A1in (FIFO), 1 Am (LRU), 2 A1out (ghost FIFO of
-ids, not cached). Sizes truncated to integers as libCacheSim does:
+Queues (:mod:`.lists`): 0 A1in (FIFO), 1 Am (LRU), ``GHOST_1`` A1out (ghost
+FIFO of ids, not cached). Sizes truncated to integers as libCacheSim does:
 ``|A1in| = int(C * in_ratio)`` (default 0.25), ``|Am| = C - |A1in|``,
 ``|A1out| = int(C * out_ratio)`` (default 0.50).
 
@@ -18,28 +18,19 @@ ids, not cached). Sizes truncated to integers as libCacheSim does:
 
 from numba import njit
 
-from .lists import cached_bytes, PARAMS, q_push, q_remove, q_tail, size_of
+from .lists import cached_bytes, GHOST_1, PARAMS, q_bytes, q_move_to_head, q_pop_tail, q_push, q_remove, q_trim, size_of
 
-A_IN, A_M, A_OUT = 0, 1, 2
-
-
-@njit(cache=True, inline="always")
-def _evict_tail(links, pos, isize, fstate, istate, q):
-    victim = q_tail(istate, q)
-    vsize = size_of(isize, victim)
-    q_remove(links, pos, istate, fstate, victim, vsize)
-    return victim, vsize
+A_IN, A_M, A_OUT = 0, 1, GHOST_1
 
 
-@njit(cache=True, _nrt=False)  # not inlined: keeps every run_* small to compile
+@njit(cache=True, inline="always")  # into its own run_* only: see driver._queue_access
 def twoq_access(links, pos, keys, isize, fstate, istate, item, size, capacity):
     """Access ``item``; return True on a hit."""
     where = pos[item]
     if where == A_IN:
         return True
     if where == A_M:
-        q_remove(links, pos, istate, fstate, item, size_of(isize, item))
-        q_push(links, pos, istate, fstate, A_M, item, size_of(isize, item))
+        q_move_to_head(links, pos, istate, fstate, A_M, item, size_of(isize, item))
         return True
     ghost_hit = where == A_OUT
     if ghost_hit:
@@ -47,26 +38,21 @@ def twoq_access(links, pos, keys, isize, fstate, istate, item, size, capacity):
     in_size = fstate[PARAMS]
     if size > in_size:
         return False
+    out_size = fstate[PARAMS + 1]
     while cached_bytes(fstate) + size > capacity:
-        if fstate[1 + A_IN] > in_size:
-            victim, vsize = _evict_tail(links, pos, isize, fstate, istate, A_IN)
-            out_size = fstate[PARAMS + 1]
-            if vsize <= out_size:
-                while fstate[1 + A_OUT] + vsize > out_size:
-                    old = q_tail(istate, A_OUT)
-                    q_remove(links, pos, istate, fstate, old, size_of(isize, old))
-                q_push(links, pos, istate, fstate, A_OUT, victim, vsize)
-        else:
-            _evict_tail(links, pos, isize, fstate, istate, A_M)
+        from_in = q_bytes(fstate, A_IN) > in_size
+        victim, vsize = q_pop_tail(links, pos, isize, istate, fstate, A_IN if from_in else A_M)
+        if from_in and vsize <= out_size:
+            q_trim(links, pos, isize, istate, fstate, A_OUT, out_size, vsize)
+            q_push(links, pos, istate, fstate, A_OUT, victim, vsize)
+    q = A_IN
     if ghost_hit:
         m_size = capacity - in_size
         if size > m_size:
             return False
-        while fstate[1 + A_M] + size > m_size:
-            _evict_tail(links, pos, isize, fstate, istate, A_M)
-        q_push(links, pos, istate, fstate, A_M, item, size)
-    else:
-        q_push(links, pos, istate, fstate, A_IN, item, size)
+        q_trim(links, pos, isize, istate, fstate, A_M, m_size, size)
+        q = A_M
+    q_push(links, pos, istate, fstate, q, item, size)
     if isize.size > 0:
         isize[item] = size
     return False

@@ -41,7 +41,7 @@ def write_oracle_file(path, ids, sizes=None):
 
 
 _LCS_POLICY = {"lru": "LRU", "fifo": "FIFO", "lfu": "LFU", "belady": "Belady", "clock": "Clock", "sieve": "Sieve",
-               "s3fifo": "S3FIFO", "twoq": "TwoQ", "arc": "ARC"}
+               "s3fifo": "S3FIFO", "twoq": "TwoQ", "arc": "ARC", "slru": "SLRU"}
 
 
 def libcachesim_hits(ids, policy, capacity, sizes=None) -> int:
@@ -338,7 +338,49 @@ class _ARC:
         return False
 
 
-QUEUE_REFERENCES = {"clock": _Clock, "sieve": _Sieve, "s3fifo": _S3FIFO, "twoq": _TwoQ, "arc": _ARC}
+class _SLRU:
+    """Segments as OrderedDicts (first = LRU end); ``segs[0]`` the lowest, written from libCacheSim's SLRU.c."""
+
+    def __init__(self, capacity, n_segments=4):
+        self.cap = capacity
+        self.m = int(capacity) // n_segments
+        self.segs = [OrderedDict() for _ in range(n_segments)]
+
+    def _used(self):
+        return sum(sum(seg.values()) for seg in self.segs)
+
+    def _evict(self):
+        lowest = next(seg for seg in self.segs if seg)
+        lowest.popitem(last=False)
+
+    def _cool(self, j):
+        if j == 0:
+            return self._evict()
+        old, old_size = self.segs[j].popitem(last=False)
+        self.segs[j - 1][old] = old_size
+        while sum(self.segs[j - 1].values()) > self.m:
+            self._cool(j - 1)
+
+    def access(self, x, size):
+        for k, seg in enumerate(self.segs):
+            if x in seg:
+                if k == len(self.segs) - 1:
+                    seg.move_to_end(x)
+                else:
+                    self.segs[k + 1][x] = seg.pop(x)
+                    while sum(self.segs[k + 1].values()) > self.m:
+                        self._cool(k + 1)
+                return True
+        if size > self.m:
+            return False
+        while self._used() + size > self.cap:
+            self._evict()
+        room = [seg for seg in self.segs if sum(seg.values()) + size <= self.m]
+        (room[0] if room else self.segs[0])[x] = size
+        return False
+
+
+QUEUE_REFERENCES = {"clock": _Clock, "sieve": _Sieve, "s3fifo": _S3FIFO, "twoq": _TwoQ, "arc": _ARC, "slru": _SLRU}
 
 
 def queue_reference(objects, versions=None, *, policy, capacity, mode="flat", size_of=None, span_of=None, **options):
@@ -363,7 +405,8 @@ def queue_reference(objects, versions=None, *, policy, capacity, mode="flat", si
 
 
 def policies_for(capacity):
-    """The policies that accept ``capacity`` (S3-FIFO needs int(0.1 * capacity) >= 1, as in libCacheSim)."""
+    """The policies that accept ``capacity`` (S3-FIFO needs int(0.1 * capacity) >= 1, as in libCacheSim; SLRU
+    segments int(capacity) // 4 >= 1)."""
     import layercache as lc
 
-    return [p for p in lc.POLICIES if p != "s3fifo" or capacity >= 10]
+    return [p for p in lc.POLICIES if (p != "s3fifo" or capacity >= 10) and (p != "slru" or capacity >= 4)]

@@ -1,4 +1,4 @@
-"""CLOCK, SIEVE, S3-FIFO, 2Q, ARC: libCacheSim's hit counts, the slow references, properties."""
+"""CLOCK, SIEVE, S3-FIFO, 2Q, ARC, SLRU: libCacheSim's hit counts, the slow references, properties."""
 
 import numpy as np
 import pytest
@@ -65,7 +65,8 @@ def test_options_change_the_policy_and_match_the_reference():
     for policy, options in [("clock", {"n_bit_counter": 2, "init_freq": 1}),
                             ("s3fifo", {"small_size_ratio": 0.3, "ghost_size_ratio": 0.5,
                                         "move_to_main_threshold": 1}),
-                            ("twoq", {"a_in_size_ratio": 0.4, "a_out_size_ratio": 0.2})]:
+                            ("twoq", {"a_in_size_ratio": 0.4, "a_out_size_ratio": 0.2}),
+                            ("slru", {"n_segments": 2})]:
         ours = lc.simulate(ids, policy=policy, capacity=20, per_request=True, options=options)
         assert ours.per_request.tolist() == queue_reference(ids, policy=policy, capacity=20, **options)
         default = lc.simulate(ids, policy=policy, capacity=20, per_request=True)
@@ -80,11 +81,36 @@ def test_options_change_the_policy_and_match_the_reference():
     (dict(policy="clock", options={"init_freq": 2}), "init_freq"),
     (dict(policy="twoq", options={"a_in_size_ratio": float("nan")}), "a_in_size_ratio"),
     (dict(policy="s3fifo", capacity=9), "too small for s3fifo"),
+    (dict(policy="slru", options={"n_segments": 0}), "n_segments"),
+    (dict(policy="slru", options={"n_segments": 9}), "n_segments"),
+    (dict(policy="slru", options={"n_segments": 2.5}), "n_segments"),
+    (dict(policy="slru", capacity=3.9), "too small for slru"),
     (dict(policy="arc", options=[1]), "options"),
 ])
 def test_bad_options_name_the_parameter(kwargs, match):
     with pytest.raises(ValueError, match=match):
         lc.simulate([0, 1, 0], **{"capacity": 20, **kwargs})
+
+
+def test_slru_golden():
+    # ids 0 1 2 0 3 4 0 1 1 2, capacity 4, two segments of 2 (s0 probationary, s1 protected; LRU end first):
+    # t2: s0 is full, so 2 enters s1, the lowest segment with room; t3: 0 hits in s0 and moves to s1 = [2, 0];
+    # t5, t7: misses evict s0's tail (1, then 3); t8: 1 hits in s0, s1 = [2, 0, 1] is over 2, so its tail 2
+    # cools into s0 = [4, 2]; t9: 2 hits there. LRU misses at t9 (2 left at t7).
+    ids = np.array([0, 1, 2, 0, 3, 4, 0, 1, 1, 2])
+    res = lc.simulate(ids, policy="slru", capacity=4, options={"n_segments": 2}, per_request=True)
+    assert res.per_request.tolist() == [0, 0, 0, 1, 0, 0, 1, 0, 1, 1]
+    assert lc.simulate(ids, policy="lru", capacity=4, per_request=True).per_request.tolist()[9] == 0
+
+
+def test_one_segment_slru_is_lru():
+    ids, sizes = _trace(11)
+    for capacity in (7, 50):
+        ours = lc.simulate(ids, policy="slru", capacity=capacity, options={"n_segments": 1}, per_request=True)
+        assert ours.per_request.tolist() == lc.simulate(ids, policy="lru", capacity=capacity,
+                                                        per_request=True).per_request.tolist()
+    ours = lc.simulate(ids, policy="slru", capacity=3000, sizes=sizes, options={"n_segments": 1})
+    assert ours.hits == lc.simulate(ids, policy="lru", capacity=3000, sizes=sizes).hits
 
 
 SETTINGS = settings(max_examples=25, deadline=None)
