@@ -54,7 +54,7 @@ import time
 
 import numpy as np
 
-POLICIES = ("lru", "fifo", "lfu", "perfect_lfu", "belady", "clock", "sieve", "s3fifo", "twoq", "arc")
+from layercache.simulation import POLICIES
 SMALL_MEMORY = ("lru", "fifo", "lfu")
 MEMORY_TARGET_MB = 1024
 SPEED_TARGET = 2.0
