@@ -15,13 +15,15 @@ import matplotlib.pyplot as plt
 
 import layercache as lc
 
-from .lc_common import setup, sizes
+from .lc_common import coinciding, figure_legend, setup, sizes
 from layerq.sweep import config_seed, sweep
 
 from .paths import study_store
 
 FRACTIONS = [0.01, 0.02, 0.05, 0.1, 0.2, 0.3, 0.5]
 POLICIES = ["lru", "fifo", "clock", "sieve", "s3fifo", "twoq", "arc", "slru"]
+# lines closer than this at every size are named in a note (markers alone may not tell them apart)
+NEAR = 0.01
 LABELS = {"lru": "LRU", "fifo": "FIFO", "clock": "CLOCK", "sieve": "SIEVE", "s3fifo": "S3-FIFO", "twoq": "2Q",
           "arc": "ARC", "slru": "SLRU"}
 
@@ -54,7 +56,7 @@ def plot(table):
     x = table["cache_fraction"]
     for k, policy in enumerate(POLICIES):
         color = f"C{k}"
-        ax1.plot(x, table[f"{policy} layered"], "o-", color=color, label=f"{LABELS[policy]} layered")
+        ax1.plot(x, table[f"{policy} layered"], "o-", color=color)  # colours: the legend of the gains
         ax1.plot(x, table[f"{policy} versions"], "s--", color=color, mfc="white")
         ax2.plot(x, table[f"{policy} layered"] - table[f"{policy} versions"], "o-", color=color,
                  label=LABELS[policy])
@@ -63,9 +65,12 @@ def plot(table):
             title="layered (filled, solid) vs stand-alone versions (hollow, dashed)")
     ax2.set(xscale="log", xlabel="cache size (fraction of the N full objects)",
             ylabel="hit ratio gain of layering", title="layered minus stand-alone, per policy")
-    ax1.legend(fontsize=7, loc="upper left")
-    ax2.legend(fontsize=7, loc="best")
     fig.suptitle(f"N={table['n_objects'][0]}, L=4 equal layers, overhead 0.1, Zipf(0.8), uniform versions; "
                  "libCacheSim default parameters")
-    fig.tight_layout()
+    gains = table.assign(**{LABELS[p]: table[f"{p} layered"] - table[f"{p} versions"] for p in POLICIES})
+    named = table.rename(columns={f"{p} {kind}": f"{LABELS[p]} {kind}" for p in POLICIES for kind in ("layered", "versions")})
+    notes = [*(f"hit ratio: {text}" for kind in ("layered", "versions")
+               for text in coinciding(named, [f"{LABELS[p]} {kind}" for p in POLICIES], within=NEAR)),
+             *(f"gain: {text}" for text in coinciding(gains, [LABELS[p] for p in POLICIES], within=NEAR))]
+    figure_legend(fig, (ax1, ax2), [", ".join(notes[i:i + 3]) for i in range(0, len(notes), 3)], ncol=8)
     return fig
