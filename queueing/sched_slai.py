@@ -30,10 +30,10 @@ exponential moving average instead). Registered as "slai-fcfs-fixed", "slai-spf-
 
 from numba import njit
 
-from ._batching import admit_new_prefills, chunk_prefills
+from ._batching import admit_new_prefills, chunk_prefills, reserve_decode
 from ._heap import heap_pop, heap_push
-from .engine import DECODE, PREFILL, batch_add, batch_clear, launch, next_decision, preempt
-from .kv import kv_try_append
+from .cluster_engine import drive_colocated
+from .engine import DECODE, PREFILL, batch_clear
 
 THETA_DYNAMIC, THETA_FIXED = 0, 1
 
@@ -71,20 +71,11 @@ def build_slai(spec, st, cfg, r):
             if critical_only and now < st.dkey[r, 0]:
                 break
             i = heap_pop(st.dkey, st.did, st.dlen, r)
-            # reserve KV for decode i; when no block is free, preempt the newest
-            # paused prefill left out of this batch, else i itself
-            while True:
-                if kv_try_append(st, cfg, r, i):
-                    batch_add(st, r, i, 1)
-                    n_dec += 1
-                    tokens += 1
-                    break
-                if tail > head:
-                    tail -= 1
-                    preempt(spec, st, cfg, r, st.scr_b[r, tail])
-                else:
-                    preempt(spec, st, cfg, r, i)
-                    break
+            # when no block is free, preempt the newest paused prefill left out of this batch, else i itself
+            added, tail = reserve_decode(spec, st, cfg, r, i, st.scr_b, head, tail)
+            if added:
+                n_dec += 1
+                tokens += 1
         if critical_only:
             tokens, head = chunk_prefills(st, cfg, r, head, tail, tokens)
             tokens = admit_new_prefills(spec, st, cfg, r, tokens)
@@ -92,11 +83,4 @@ def build_slai(spec, st, cfg, r):
 
 @njit(cache=True)
 def run_slai(spec, st, rec, out_len, cfg):
-    while True:
-        r = next_decision(spec, st, rec, out_len, cfg)
-        if r < 0:
-            return r
-        build_slai(spec, st, cfg, r)
-        s = launch(spec, st, rec, cfg, r)
-        if s < 0:
-            return s
+    return drive_colocated(build_slai, spec, st, rec, out_len, cfg)
