@@ -11,26 +11,6 @@ from .kv import kv_fits, kv_try_append
 
 
 @njit(cache=True, inline="always")
-def reserve_decode(spec, st, cfg, r, i, victims, lo, hi):
-    """Add request ``i``'s decode to replica ``r``'s batch, preempting to free KV when needed.
-
-    While ``i``'s next token finds no KV slot (``kv_try_append``), preempt
-    the newest candidate ``victims[r, hi - 1]`` of ``victims[r, lo:hi]``
-    (oldest first), and ``i`` itself when none is left. Returns
-    ``(added, hi)``: whether ``i`` joined the batch, and the candidates left.
-    """
-    while not kv_try_append(st, cfg, r, i):
-        if hi > lo:
-            hi -= 1
-            preempt(spec, st, cfg, r, victims[r, hi])
-        else:
-            preempt(spec, st, cfg, r, i)
-            return False, hi
-    batch_add(st, r, i, 1)
-    return True, hi
-
-
-@njit(cache=True, inline="always")
 def decode_running_in_order(spec, st, cfg, r, tokens, token_limit):
     """Give every running decode of ``r`` one token, in arrival order.
 
@@ -57,9 +37,17 @@ def decode_running_in_order(spec, st, cfg, r, tokens, token_limit):
             continue
         if tokens >= token_limit:
             continue
-        added, end = reserve_decode(spec, st, cfg, r, i, st.scr_a, k, end)
-        if added:
-            tokens += 1
+        while True:
+            if kv_try_append(st, cfg, r, i):
+                batch_add(st, r, i, 1)
+                tokens += 1
+                break
+            if end > k:
+                end -= 1
+                preempt(spec, st, cfg, r, st.scr_a[r, end])
+            else:
+                preempt(spec, st, cfg, r, i)
+                break
     return npf, tokens
 
 

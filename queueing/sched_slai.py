@@ -30,10 +30,11 @@ exponential moving average instead). Registered as "slai-fcfs-fixed", "slai-spf-
 
 from numba import njit
 
-from ._batching import admit_new_prefills, chunk_prefills, reserve_decode
+from ._batching import admit_new_prefills, chunk_prefills
 from ._heap import heap_pop, heap_push
 from .cluster_engine import drive_colocated
-from .engine import DECODE, PREFILL, batch_clear
+from .engine import DECODE, PREFILL, batch_add, batch_clear, preempt
+from .kv import kv_try_append
 
 THETA_DYNAMIC, THETA_FIXED = 0, 1
 
@@ -71,11 +72,20 @@ def build_slai(spec, st, cfg, r):
             if critical_only and now < st.dkey[r, 0]:
                 break
             i = heap_pop(st.dkey, st.did, st.dlen, r)
-            # when no block is free, preempt the newest paused prefill left out of this batch, else i itself
-            added, tail = reserve_decode(spec, st, cfg, r, i, st.scr_b, head, tail)
-            if added:
-                n_dec += 1
-                tokens += 1
+            # reserve KV for decode i; when no block is free, preempt the newest
+            # paused prefill left out of this batch, else i itself
+            while True:
+                if kv_try_append(st, cfg, r, i):
+                    batch_add(st, r, i, 1)
+                    n_dec += 1
+                    tokens += 1
+                    break
+                if tail > head:
+                    tail -= 1
+                    preempt(spec, st, cfg, r, st.scr_b[r, tail])
+                else:
+                    preempt(spec, st, cfg, r, i)
+                    break
         if critical_only:
             tokens, head = chunk_prefills(st, cfg, r, head, tail, tokens)
             tokens = admit_new_prefills(spec, st, cfg, r, tokens)
