@@ -231,7 +231,11 @@ def replica_loop(build, spec, st, rec, out_len, cfgs, cl):
 
 @njit(cache=True, inline="always")
 def drive_colocated(build, spec, st, rec, out_len, cfg):
-    """``replica_loop`` on ``cfg.n_replicas`` colocated replicas behind the router ``cfg.router``."""
+    """``replica_loop`` on ``cfg.n_replicas`` colocated replicas behind the router ``cfg.router``.
+
+    A fresh cluster state each call is exact: without decode replicas its
+    queues and transfers stay empty (``drive`` calls again after growing records).
+    """
     R = cfg.n_replicas
     routers = np.full(2, cfg.router, np.int64)
     cl = new_cluster(np.zeros(R, np.int64), R, routers, np.array([np.inf, 0.0, 1.0]), spec.arrival.size)
