@@ -14,9 +14,8 @@ P prefill replicas, the links and D decode replicas, the KV-bound ones by
 the law derived from their admission and preemption rules; colocated:
 8 lambda*) and the simulated capacity (completions per second over the last
 70% of a run at 1.3x the fluid capacity; the title compares it with the
-fluid capacity of the requests served in that window, whose mean KV
-footprint differs from the whole ShareGPT4's by about 1%; the line is that
-of all ShareGPT4 pairs), 4,096 requests per run and seeds
+fluid capacity of the run's own lengths, the line is that of all ShareGPT4
+pairs), 4,096 requests per run and seeds
 0, 1 (full: 16,384 requests, seeds 0-2; bars: min-max over seeds). Latency:
 median TTFT, p99 TBT (over all token gaps) and the median first gap (first
 to second token: for a split, the wait for decode memory, the KV transfer and
@@ -53,24 +52,22 @@ def _run(groups, rate, n, seed, router):
     return w, res
 
 
-def _fluid_of_served(kind, n_p, n_d, requests):
-    prompt, output = requests.prompt_tokens.to_numpy(), requests.output_tokens.to_numpy()
+def _fluid_of_run(kind, n_p, n_d, w):
     if kind == "colocated":
-        return N_REPLICAS * q.lambda_star(prompt, output).rate
-    return q.split_capacity(n_p, n_d, prompt, output).rate
+        return N_REPLICAS * q.lambda_star(w.prompt_tokens, w.output_tokens).rate
+    return q.split_capacity(n_p, n_d, w.prompt_tokens, w.output_tokens).rate
 
 
 def _point(kind, n_p, n_d, fluid, binding, groups, router, n, seed):
-    _, sat = _run(groups, OVERLOAD * fluid, n, seed, router)
-    capacity, served = completion_window(sat.requests, 0.3)
+    w, sat = _run(groups, OVERLOAD * fluid, n, seed, router)
+    capacity, _ = completion_window(sat.requests, 0.3)
     _, fixed = _run(groups, LOAD, n, config_seed({"study": "q_disaggregation", "load": LOAD, "seed": seed}), router)
     gaps, _ = token_gaps(fixed.token_offsets, fixed.token_times)
     off, tt = fixed.token_offsets, fixed.token_times
     two = np.flatnonzero(np.diff(off) >= 2)
     first_gap = tt[off[two] + 1] - tt[off[two]]  # decode admission wait + KV transfer + first decode
     return dict(kind=kind, n_prefill=n_p, n_decode=n_d, seed=seed, fluid_capacity=fluid, binding=binding,
-                fluid_capacity_served=_fluid_of_served(kind, n_p, n_d, sat.requests[served]), sim_capacity=capacity,
-                load=LOAD, overloaded=bool(fluid < LOAD),
+                fluid_capacity_run=_fluid_of_run(kind, n_p, n_d, w), sim_capacity=capacity, load=LOAD, overloaded=bool(fluid < LOAD),
                 median_ttft=float(np.median(fixed.requests["ttft"])), p99_tbt=float(np.percentile(gaps, 99)),
                 median_first_gap=float(np.median(first_gap)))
 
@@ -108,10 +105,10 @@ def plot(table):
     ax.axhline(col.fluid_capacity.iloc[0], color="C1", ls="--", lw=1, label="8 colocated, fluid")
     lo, hi = col.sim_capacity.min(), col.sim_capacity.max()
     ax.axhspan(lo, hi, color="C1", alpha=0.3, label="8 colocated, simulated (seed range)")
-    gap = np.abs(dis.sim_capacity / dis.fluid_capacity_served - 1).max()
-    cgap = np.abs(col.sim_capacity / col.fluid_capacity_served - 1).max()
+    gap = np.abs(dis.sim_capacity / dis.fluid_capacity_run - 1).max()
+    cgap = np.abs(col.sim_capacity / col.fluid_capacity_run - 1).max()
     ax.set(xlabel="prefill replicas P (of 8; D = 8 - P)", ylabel="capacity (req/s)",
-           title=f"capacity: simulated = fluid of the served requests\nwithin {100 * gap:.1f}% (splits), "
+           title=f"capacity: simulated = fluid of the run's lengths\nwithin {100 * gap:.1f}% (splits), "
                  f"{100 * cgap:.1f}% (colocated)")
     ax.set_ylim(0, 1.1 * max(col.fluid_capacity.max(), hi))
     ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.18), fontsize=7, ncol=2)
