@@ -218,6 +218,22 @@ def test_split_capacity_is_the_slowest_stage():
     assert slo[1] == "tbt_slo" and slo[0] < decode_replica_rate(P, D)[0]
 
 
+def test_kv_bound_decode_solves_its_memory_balance():
+    # one length: b = 63 blocks (1000 tokens), G = 75 - 63 = 12 blocks (1200 tokens at the end),
+    # so pi = 12/63 and E[L] = 31 blocks
+    law = kv_bound_decode([1000], [201], token_budget=512, kv_capacity_tokens=100_000)
+    assert law.preemptions == pytest.approx(12 / 63) and law.recompute_tokens == pytest.approx(1000 * 12 / 63)
+    assert law.free_tokens == pytest.approx(16 * (31 - 12 / 2))
+    r, d = law.per_iteration, law.decoding
+    assert law.reprefill_tokens == pytest.approx(12 / 63 * r * (1000**2 / (512 - d) + 500))
+    assert law.decode_kv_tokens + law.free_tokens + law.reprefill_tokens == pytest.approx(100_000, rel=1e-9)
+    assert d == pytest.approx(200 * r)
+    m = q.workload_moments([1000], [201])
+    bare = type(m)(m.mean_prompt, m.mean_decodes, m.mean_context, m.mean_kv, m.n_requests)
+    with pytest.raises(ValueError, match="preempt_share"):
+        kv_bound_decode(bare)
+
+
 def test_best_pd_split_picks_the_largest_capacity():
     P, D = q.sharegpt4()
     plan = q.best_pd_split(8, P, D, tbt_slo=0.05)
