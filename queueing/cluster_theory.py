@@ -197,6 +197,7 @@ def kv_bound_decode(prompt_tokens, output_tokens=None, token_budget=_th.DEFAULT_
     block = _th._positive_int("block_tokens", block_tokens)
     mom = _th._moments(prompt_tokens, output_tokens, block)
     _th._memory_limits(mom, 1, kv_capacity_tokens)  # validates kv_capacity_tokens
+    _th._check_memory_possible(prompt_tokens, kv_capacity_tokens, block)
     if not np.isfinite(mom.preempt_share):
         raise ValueError("the KV-bound decode law needs length samples or workload_moments(...) of them "
                          "(these WorkloadMoments lack preempt_share)")

@@ -335,6 +335,8 @@ W = _trace([0.0], [10], [2])
     (lambda: q.simulate(W, "sarathi", router="fastest"), "router must be one of"),
     (lambda: split_capacity(1, 1, [10], [2], bandwidth=0), "bandwidth"),
     (lambda: split_capacity(0, 1, [10], [2]), "n_prefill"),
+    (lambda: kv_bound_decode([10], [2], kv_capacity_tokens=0), "kv_capacity_tokens"),
+    (lambda: kv_bound_decode([100], [2], kv_capacity_tokens=64), "impossible memory"),
     (lambda: q.best_pd_split(1, [10], [2]), "n_replicas"),
     (lambda: q.best_pd_split(4, [10], [2], tbt_slo=-1), "tbt_slo"),
 ])
