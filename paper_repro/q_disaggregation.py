@@ -10,7 +10,8 @@ split; an instantaneous KV link (the Mistral-7B KV of a 2,340-token prompt is
 300 MB: 12 ms at 25 GB/s, far below a decode replica's work); ShareGPT4
 lengths; the rules the fluid model assumes (``queueing.FLUID_RULES``).
 Capacity: the fluid capacity (``queueing.split_capacity``: the slowest of
-P prefill replicas, the links and D KV-limited decode replicas; colocated:
+P prefill replicas, the links and D decode replicas, the KV-bound ones by
+the law derived from their admission and preemption rules; colocated:
 8 lambda*) and the simulated capacity (completions per second over the last
 70% of a run at 1.3x the fluid capacity; the title compares it with the
 fluid capacity of the run's own lengths, the line is that of all ShareGPT4
