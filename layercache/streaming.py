@@ -2,16 +2,17 @@
 
 A trace file (any format :func:`layercache.iter_trace_chunks` reads) or an
 iterator of chunks is first *staged* (:func:`stream_trace`): one pass over
-the source writes dense ids (a classic trace's raw ids remapped by an
-:class:`~layercache.IdRemapper`, memory proportional to the distinct
-objects) and the request sizes, or a versioned trace's versions, to files in
+the source writes dense ids (a classic trace's raw ids remapped by a
+:class:`~layercache.spill_remap.SpillingRemapper`: an in-memory table for
+the first 2**22 distinct objects, partition files on disk past that, so
+that staging's memory stays bounded) and the request sizes, or a versioned trace's versions, to files in
 a temporary directory. Each simulation then reads those files in windows of
 ``chunk_requests`` requests and runs the same jitted driver as
 :func:`layercache.simulate` on each window
 (:mod:`layercache.stream_simulation`), with the cache state kept across
 windows and the counts summed, so the hits are those of the in-memory run,
 request for request. Memory: the cache state (per-item arrays), the
-remapper's table while staging, and one window -- never the trace.
+remapper's bounded table while staging, and one window -- never the trace.
 
 How each policy's state crosses a window boundary:
 
@@ -72,7 +73,9 @@ class StagedTrace:
     n_objects : int
         Distinct objects (classic traces) or the catalog's objects.
     original_ids : numpy.ndarray, shape (n_objects,), uint64, or None
-        Classic traces: raw id of each dense id (first-appearance order).
+        Classic traces: raw id of each dense id (first-appearance order for
+        the first 2**22 distinct ids, see :mod:`layercache.spill_remap` for
+        the rest; then a read-only :class:`numpy.memmap` of a staged file).
         None for a versioned trace (its ids are the catalog's).
     catalog : Catalog or None
         A versioned trace's catalog; None for a classic trace.
@@ -339,7 +342,7 @@ def stream_trace(source, format=None, *, chunk_requests: int = _DEFAULT_CHUNK, z
         than ``2**31 - 1`` distinct objects.
     """
     from .catalog import Catalog
-    from .remap import IdRemapper
+    from .spill_remap import SpillingRemapper
     from .traces import _check_options, _checked, iter_trace_chunks
 
     step = _check_options(chunk_requests, zero_sizes)
@@ -363,11 +366,12 @@ def stream_trace(source, format=None, *, chunk_requests: int = _DEFAULT_CHUNK, z
                   for ids, sizes, _ in _checked("<chunks>", _iterator_chunks(source, kinds), zero_sizes))
     staging = Path(tempfile.mkdtemp(prefix="layercache-stream-", dir=directory))
     try:
-        remap = IdRemapper(dtype=np.int32) if catalog is None else None
         n = 0
         has_sizes = is_file  # files always carry sizes
-        with open(staging / "objects.bin", "wb") as fo, open(staging / "sizes.bin", "wb") as fs, \
-                open(staging / "versions.bin", "wb") as fv:
+        with contextlib.ExitStack() as files:
+            remap = files.enter_context(SpillingRemapper(staging)) if catalog is None else None
+            fo, fs, fv = (files.enter_context(open(staging / f"{name}.bin", "wb"))
+                          for name in ("objects", "sizes", "versions"))
             for ids, extra in chunks:
                 if remap is None:
                     ids.tofile(fo)
@@ -380,7 +384,8 @@ def stream_trace(source, format=None, *, chunk_requests: int = _DEFAULT_CHUNK, z
                 n += len(ids)
         if remap is None:
             return StagedTrace(staging, n, catalog.n_objects, None, catalog, False, step)
-        return StagedTrace(staging, n, remap.n_ids, remap.original_ids, None, has_sizes, step)
+        n_ids, original_ids = remap.finish(staging / "objects.bin")
+        return StagedTrace(staging, n, n_ids, original_ids, None, has_sizes, step)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise

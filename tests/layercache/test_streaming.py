@@ -89,6 +89,38 @@ def test_versioned_every_mode_every_window_size(policy):
     assert total_hits > 0
 
 
+@pytest.mark.parametrize("table_ids", [1, 37])
+def test_ids_past_the_table_spill_to_disk(monkeypatch, table_ids):
+    """Past ``table_ids`` distinct ids, staging numbers them by partition on disk: the same hits, ids mapped back."""
+    import layercache.spill_remap as spill
+
+    monkeypatch.setattr(spill, "_TABLE_IDS", table_ids)
+    monkeypatch.setattr(spill, "_BLOCK", 101)  # the finishing passes in many blocks
+    ids, sizes = make_trace(seed=5)
+    memory_dense, memory_originals = lc.remap_ids(ids)
+    with lc.stream_trace(split(ids, sizes), chunk_requests=64) as staged:
+        dense = np.fromfile(staged.directory / "objects.bin", dtype=np.int32)
+        assert isinstance(staged.original_ids, np.memmap)
+        np.testing.assert_array_equal(staged.original_ids[dense], ids)
+        np.testing.assert_array_equal(np.unique(dense), np.arange(staged.n_objects))
+        assert staged.n_objects == memory_originals.size
+        # the table's ids keep first-appearance order; the spilled ones are numbered after them
+        first = memory_dense < table_ids
+        np.testing.assert_array_equal(dense[first], memory_dense[first])
+        assert dense[~first].min() == table_ids
+        assert sorted(os.listdir(staged.directory)) == ["objects.bin", "original_ids.bin", "sizes.bin",
+                                                        "versions.bin"]
+        for policy in POLICIES:
+            for size_mode, capacity in ((None, 40), ("trace", 900)):
+                (res_s, state_s), (res_m, state_m) = (
+                    _simulate(trace, None, policy, capacity, None, sz, True, 0, False, False, False)
+                    for trace, sz in ((staged, size_mode), (ids, None if size_mode is None else sizes)))
+                assert (res_s.hits, res_s.bytes_hit, res_s.requests) == (res_m.hits, res_m.bytes_hit, res_m.requests)
+                assert res_s.hits > 0
+                np.testing.assert_array_equal(np.sort(staged.original_ids[cached_items(state_s)]),
+                                              np.sort(memory_originals[cached_items(state_m)]))
+
+
 def test_versioned_chunks_checked_against_the_catalog():
     catalog = lc.Catalog.unit(5, 2)
     with pytest.raises(ValueError, match="versions must lie in 1..2"):
