@@ -37,7 +37,6 @@ larger than memory can be processed with :func:`iter_trace_chunks` and an
 from __future__ import annotations
 
 import os
-import warnings
 from pathlib import Path
 
 import numpy as np
@@ -51,6 +50,7 @@ from .trace_formats import (
     detect_trace_format,
     open_trace,
 )
+from .user_warnings import warn_at_caller
 
 __all__ = [
     "ORACLE_GENERAL_DTYPE",
@@ -128,11 +128,10 @@ def _checked(path, chunks, zero_sizes):
             sizes = np.where(keep, sizes, 1)
         yield ids, sizes, times, *extra
     if skipped:
-        warnings.warn(
+        warn_at_caller(
             f"trace file {os.fspath(path)!r}: skipped {skipped} of {offset} requests of size 0 "
             "(zero_sizes='skip', as libCacheSim does; 'unit' counts them as size 1, 'error' refuses them)",
             ZeroSizeWarning,
-            stacklevel=3,
         )
 
 

@@ -184,6 +184,24 @@ def test_size0_chunks_skipped_with_a_count():
         lc.stream_trace(split(ids, sizes), zero_sizes="error")
 
 
+def test_zero_size_warning_names_the_callers_line(tmp_path):
+    ids, sizes = make_trace(n=200)
+    sizes[[3, 50]] = 0
+    path = tmp_path / "t.oracleGeneral.bin"
+    write_raw_oracle(path, ids, sizes)
+    calls = {
+        "stream_trace(chunks)": lambda: lc.stream_trace(split(ids, sizes)).close(),
+        "stream_trace(path)": lambda: lc.stream_trace(path, chunk_requests=7).close(),
+        "simulate(path)": lambda: lc.simulate(path, policy="lru", capacity=5),
+        "read_trace": lambda: lc.read_trace(path),
+        "a loop over iter_trace_chunks": lambda: [chunk for chunk in lc.iter_trace_chunks(path, chunk_requests=64)],
+    }
+    for name, call in calls.items():
+        with pytest.warns(ZeroSizeWarning, match="skipped 2 of 200") as caught:
+            call()
+        assert [os.path.basename(w.filename) for w in caught] == [os.path.basename(__file__)], name
+
+
 def test_real_csv_sample_streams_as_in_memory():
     path = os.path.join(DATA, "meta_kvcache_sample.csv")
     with warnings.catch_warnings():
