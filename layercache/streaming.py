@@ -165,6 +165,26 @@ class StagedTrace:
         partial.rename(path)  # complete files only: an interrupted pass is redone
         return dtype
 
+    def working_set(self, sizes: bool = False) -> float:
+        """Distinct objects, or with ``sizes`` the bytes of the distinct objects (each at its first request).
+
+        What :func:`layercache.experiments.load_trace` gives for the same
+        trace in memory: capacities given as fractions of it agree. One pass
+        over the staged windows for ``sizes`` (a flag per object in memory).
+        """
+        if not sizes:
+            return float(self.n_objects)
+        if not self.has_sizes:
+            raise ValueError("the bytes of the working set need a classic trace with sizes")
+        seen = np.zeros(self.n_objects, dtype=bool)
+        total = 0.0
+        for _, objects, _, req_sizes, _ in self.windows(True):
+            distinct, first = np.unique(objects, return_index=True)
+            new = ~seen[distinct]
+            seen[distinct[new]] = True
+            total += float(req_sizes[first[new]].sum())
+        return total
+
     def windows(self, sizes: bool, nexts_mode=None, nexts_dtype=None):
         """Yield ``(start, objects, versions, req_sizes, nexts)`` for windows of ``chunk_requests`` requests.
 
