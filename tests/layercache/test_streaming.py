@@ -39,6 +39,9 @@ def assert_same(streamed, in_memory):
     (res_s, state_s), (res_m, state_m) = streamed, in_memory
     assert (res_s.requests, res_s.hits, res_s.bytes_requested, res_s.bytes_hit) == \
         (res_m.requests, res_m.hits, res_m.bytes_requested, res_m.bytes_hit)
+    if res_m.per_request is not None:
+        assert isinstance(res_s.per_request, np.memmap)
+        np.testing.assert_array_equal(res_s.per_request, res_m.per_request)
     # both remap 64-bit ids in order of first appearance: the same dense ids
     np.testing.assert_array_equal(cached_items(state_s), cached_items(state_m))
 
@@ -51,9 +54,9 @@ def test_every_policy_every_window_size(policy):
             for size_mode, capacity, warmup in ((None, 40, 0), ("trace", 900, 0), ("trace", 700, 333)):
                 memory_sizes = None if size_mode is None else sizes
                 streamed = _simulate(staged, None, policy, capacity, None, size_mode, True, warmup, False, False,
-                                     False)
+                                     True)
                 in_memory = _simulate(ids, None, policy, capacity, None, memory_sizes, True, warmup, False, False,
-                                      False)
+                                      True)
                 assert streamed[0].hits > 0
                 assert_same(streamed, in_memory)
 
@@ -77,10 +80,11 @@ def test_versioned_every_mode_every_window_size(policy):
                     if policy in ("s3fifo", "slru") and capacity < 10:
                         continue  # a queue or segment would be empty (refused, as in libCacheSim)
                     (res_s, state_s), (res_m, state_m) = (
-                        _simulate(trace, ver, policy, capacity, cat, None, layered, warmup, full_only, False, False)
+                        _simulate(trace, ver, policy, capacity, cat, None, layered, warmup, full_only, False, True)
                         for trace, ver, cat in ((staged, None, None), (objects, versions, catalog)))
                     assert (res_s.mode, res_s.requests, res_s.hits, res_s.layers_requested, res_s.layers_hit) == \
                         (res_m.mode, res_m.requests, res_m.hits, res_m.layers_requested, res_m.layers_hit)
+                    np.testing.assert_array_equal(res_s.per_request, res_m.per_request)  # layers served
                     # fractional sizes summed per window: equal up to rounding
                     assert res_s.bytes_hit == pytest.approx(res_m.bytes_hit, rel=1e-12)
                     assert res_s.bytes_requested == pytest.approx(res_m.bytes_requested, rel=1e-12)
@@ -243,7 +247,7 @@ def test_empty_trace():
 
 @pytest.mark.parametrize("kwargs, match", [
     ({"versions": np.ones(3, dtype=np.int8)}, "carries its versions and catalog"),
-    ({"per_request": True}, "per_request needs in-memory arrays"),
+    ({"per_request": 1}, "per_request must be a bool or a file path"),
     ({"full_object_only": True}, "full_object_only needs a versioned trace"),
     ({"sizes": np.ones(3)}, "sizes must be None"),
     ({"warmup": 4}, "warmup must be an integer in 0..3"),
@@ -254,6 +258,27 @@ def test_bad_arguments(kwargs, match):
         args = {"policy": "lru", "capacity": 2.0, **kwargs}
         with pytest.raises(ValueError, match=match):
             lc.simulate(staged, **args)
+
+
+def test_per_request_to_a_file(tmp_path):
+    ids, sizes = make_trace(n=500)
+    want = lc.simulate(ids, policy="s3fifo", capacity=300, sizes=sizes, per_request=True).per_request
+    assert want.sum() > 0
+    path = tmp_path / "outcomes.npy"
+    got = lc.simulate(split(ids, sizes), policy="s3fifo", capacity=300, sizes="trace", per_request=path)
+    np.testing.assert_array_equal(got.per_request, want)
+    assert not got.per_request.flags.writeable
+    np.testing.assert_array_equal(np.load(path), want)  # an .npy file, kept after the temporary staging is gone
+    with lc.stream_trace(split(ids, sizes)) as staged:
+        first = lc.simulate(staged, policy="lru", capacity=300, sizes="trace", per_request=True).per_request
+        second = lc.simulate(staged, policy="lru", capacity=300, per_request=True).per_request
+        assert first.filename != second.filename and os.path.dirname(first.filename) == str(staged.directory)
+    with pytest.raises(ValueError, match="stage the trace with stream_trace\\(\\) first, or give per_request a file"):
+        lc.simulate(split(ids, sizes), policy="lru", capacity=300, per_request=True)
+    with pytest.raises(ValueError, match="a file path applies to streamed traces"):
+        lc.simulate(ids, policy="lru", capacity=300, per_request=path)
+    with lc.stream_trace(iter([np.zeros(0, dtype=np.uint64)])) as staged:
+        assert lc.simulate(staged, policy="lru", capacity=3, per_request=True).per_request.shape == (0,)
 
 
 @pytest.mark.parametrize("chunks, match", [
