@@ -325,7 +325,10 @@ def stream_trace(source, format=None, *, chunk_requests: int = _DEFAULT_CHUNK, z
         ``iter_trace_chunks(...)`` itself; ids are non-negative integers up
         to ``2**64 - 1``. With a ``catalog``, each chunk is a tuple
         ``(objects, versions)`` of a versioned trace (objects ``0..N-1`` of
-        the catalog, versions 1-based).
+        the catalog, versions 1-based), or the file is a text trace with a
+        version column (``columns=TraceColumns(id=..., version=...)``, as
+        :func:`layercache.read_versioned_trace` reads it; its ids are the
+        catalog's objects, its sizes are not used).
     format : str, optional
         File format, as in :func:`layercache.iter_trace_chunks`.
     chunk_requests : int
@@ -346,7 +349,8 @@ def stream_trace(source, format=None, *, chunk_requests: int = _DEFAULT_CHUNK, z
         requests; 8 per layer accessed in layered mode) for Belady's next uses.
     **read_options
         Further options of :func:`layercache.iter_trace_chunks` for files
-        (``delimiter``, ``columns``, ``header``, ``id_type``, ``operations``).
+        (``delimiter``, ``columns``, ``header``, ``id_type``, ``operations``;
+        with a ``catalog``, ``columns`` must name the version column).
 
     Returns
     -------
@@ -363,7 +367,7 @@ def stream_trace(source, format=None, *, chunk_requests: int = _DEFAULT_CHUNK, z
     """
     from .catalog import Catalog
     from .spill_remap import SpillingRemapper
-    from .traces import _check_options, _checked, iter_trace_chunks
+    from .traces import _check_options, _checked, _versioned_text_chunks, iter_trace_chunks
 
     step = _check_options(chunk_requests, zero_sizes)
     is_file = isinstance(source, (str, os.PathLike))
@@ -374,8 +378,9 @@ def stream_trace(source, format=None, *, chunk_requests: int = _DEFAULT_CHUNK, z
     if catalog is not None:
         if not isinstance(catalog, Catalog):
             raise ValueError(f"catalog must be a layercache.Catalog, got {type(catalog).__name__}")
-        if is_file:
-            raise ValueError("a catalog goes with an iterator of (objects, versions) chunks, not with a file")
+        if is_file:  # a text trace with a version column, as read_versioned_trace reads it
+            source = ((ids, versions) for ids, _, _, versions in _versioned_text_chunks(
+                source, format, chunk_requests=min(step, _READ_CHUNK), zero_sizes=zero_sizes, **read_options))
         chunks = _versioned_chunks(source, catalog)
     elif is_file:
         chunks = ((ids, sizes) for ids, sizes, _ in iter_trace_chunks(

@@ -125,6 +125,38 @@ def test_ids_past_the_table_spill_to_disk(monkeypatch, table_ids):
                                               np.sort(memory_originals[cached_items(state_m)]))
 
 
+def test_versioned_text_file_streams_as_read_versioned_trace(tmp_path):
+    """A text trace with a version column (read_versioned_trace's input) staged from the file with a catalog."""
+    import pandas as pd
+
+    n_objects, n_layers = 80, 3
+    catalog = lc.Catalog.from_profile(n_objects, n_layers, "increasing", overhead=0.1)
+    objects, versions = lc.irm_trace(lc.zipf_popularity(n_objects, 0.9), lc.version_profile(n_layers), 900, seed=8)
+    frame = pd.DataFrame({"ts": np.arange(objects.size), "object": objects, "ver": versions, "bytes": 7})
+    frame.loc[::40, "bytes"] = 0  # skipped, as by the reader
+    path = tmp_path / "v.csv"
+    frame.to_csv(path, index=False)
+    columns = lc.TraceColumns(id="object", version="ver", size="bytes", time="ts")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ZeroSizeWarning)
+        ids, vers, _, _ = lc.read_versioned_trace(path, columns=columns)
+        staged = lc.stream_trace(path, catalog=catalog, columns=columns, chunk_requests=50)
+    assert staged.n_requests == ids.size == 900 - 23
+    with staged:
+        for policy in ("lru", "belady", "arc"):
+            for layered, full_only in VERSIONED_MODES.values():
+                got, want = (lc.simulate(trace, ver, policy=policy, capacity=15.0, catalog=cat, layered=layered,
+                                         full_object_only=full_only, warmup=100)
+                             for trace, ver, cat in ((staged, None, None), (ids, vers, catalog)))
+                assert (got.mode, got.requests, got.hits, got.layers_hit) == \
+                    (want.mode, want.requests, want.hits, want.layers_hit)
+                assert got.hits > 0
+    with pytest.raises(ValueError, match="must name a version column"):
+        lc.stream_trace(path, catalog=catalog)
+    with pytest.raises(ValueError, match="objects must lie in 0..9"):
+        lc.stream_trace(path, catalog=lc.Catalog.unit(10, n_layers), columns=columns, zero_sizes="unit")
+
+
 def test_versioned_chunks_checked_against_the_catalog():
     catalog = lc.Catalog.unit(5, 2)
     with pytest.raises(ValueError, match="versions must lie in 1..2"):
