@@ -41,6 +41,11 @@ How each policy's state crosses a window boundary:
 Size-0 requests are handled by the readers' ``zero_sizes`` choice before
 staging, exactly as in memory, so Belady's next uses are those of the trace
 after that choice.
+
+Per-request outcomes (``per_request``) are written window by window to a
+file-backed ``.npy`` array (:mod:`layercache.stream_simulation`), the
+windows' records without their LRU/FIFO head; in layered mode the
+per-access hits summed per request.
 """
 
 from __future__ import annotations
