@@ -338,7 +338,10 @@ def test_bad_source_and_options(tmp_path):
 
 @pytest.mark.slow
 def test_large_file_streams_as_in_memory(tmp_path):
-    """2 x 10^7 requests over 10^6 objects, written in chunks; the benchmark runs 2 x 10^8."""
+    """2 x 10^7 requests over 8 x 10^6 objects, written in chunks; the benchmark runs 2 x 10^8.
+
+    About 5 x 10^6 distinct objects: more than staging's in-memory table holds, so ids are also spilled.
+    """
     import importlib.util
 
     spec = importlib.util.spec_from_file_location(
@@ -347,11 +350,14 @@ def test_large_file_streams_as_in_memory(tmp_path):
     bench = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(bench)
     path = tmp_path / "big.oracleGeneral"
-    total = bench.build_file(path, 2 * 10**7, 10**6, 0.8, seed=1)
+    total = bench.build_file(path, 2 * 10**7, 8 * 10**6, 0.8, seed=1)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ZeroSizeWarning)
         staged = lc.stream_trace(path)
         ids, sizes, _, _ = lc.read_trace(path, remap=True)
+    from layercache.spill_remap import _TABLE_IDS
+
+    assert staged.n_objects > _TABLE_IDS and isinstance(staged.original_ids, np.memmap)
     with staged:
         for policy in POLICIES:
             got = lc.simulate(staged, policy=policy, capacity=0.01 * total, sizes="trace")
