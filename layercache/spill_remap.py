@@ -37,7 +37,6 @@ dense id back to its raw id.
 
 from __future__ import annotations
 
-import contextlib
 from pathlib import Path
 
 import numpy as np
@@ -48,6 +47,7 @@ __all__ = ["SpillingRemapper"]
 
 _TABLE_IDS = 1 << 22  # distinct ids numbered in memory, in first-appearance order
 _PARTITION_BITS = 8
+_PARTITIONS = 1 << _PARTITION_BITS
 _BLOCK = 1 << 22  # requests per step of the finishing passes
 _INT32_MAX = int(np.iinfo(np.int32).max)
 
@@ -86,16 +86,15 @@ class SpillingRemapper:
         self._directory = Path(directory)
         self._table = IdRemapper(dtype=np.int32)
         self._table_ids = int(table_ids)
-        self._files = contextlib.ExitStack()
-        self._codes = None  # the code file once spilling; then also the partition files
-        self._partitions = []
+        self._codes = None  # the code file, open once spilling
         self.n_spilled = 0  # requests spilled
 
     def __enter__(self):
         return self
 
     def __exit__(self, *exc):
-        self._files.close()
+        if self._codes is not None:
+            self._codes.close()
 
     def _path(self, name, p=None):
         return self._directory / (f"spill_{name}.bin" if p is None else f"spill_{name}_{p}.bin")
@@ -107,17 +106,17 @@ class SpillingRemapper:
         spilled = keys[out < 0]
         if spilled.size:
             if self._codes is None:  # the first spilled id
-                self._codes = self._files.enter_context(open(self._path("codes"), "wb"))
-                self._partitions = [self._files.enter_context(open(self._path("ids", p), "wb"))
-                                    for p in range(1 << _PARTITION_BITS)]
+                self._codes = open(self._path("codes"), "wb")
             with np.errstate(over="ignore"):
                 codes = _partition_of(spilled)
             codes.tofile(self._codes)
             order = np.argsort(codes, kind="stable")  # request order within each partition
-            bounds = np.concatenate(([0], np.cumsum(np.bincount(codes, minlength=len(self._partitions)))))
+            bounds = np.concatenate(([0], np.cumsum(np.bincount(codes, minlength=_PARTITIONS))))
             grouped = spilled[order]
             for p in np.flatnonzero(np.diff(bounds)):
-                grouped[bounds[p]: bounds[p + 1]].tofile(self._partitions[p])
+                # opened per chunk: 256 files open at once would pass some systems' limit (macOS: 256)
+                with open(self._path("ids", p), "ab") as partition:
+                    grouped[bounds[p]: bounds[p + 1]].tofile(partition)
             self.n_spilled += spilled.size
         return out
 
@@ -137,17 +136,17 @@ class SpillingRemapper:
         ValueError
             More than ``2**31 - 1`` distinct ids.
         """
-        self._files.close()
+        self.__exit__()
         table, self._table = self._table, None
         if self._codes is None:
             return table.n_ids, table.original_ids
         originals_path = self._directory / "original_ids.bin"
-        offsets = np.zeros(len(self._partitions), dtype=np.int64)
+        offsets = np.zeros(_PARTITIONS, dtype=np.int64)
         with open(originals_path, "wb") as originals:
             table.original_ids.tofile(originals)
             n_ids = table.n_ids
             del table  # its memory goes before the partitions' tables come
-            for p in range(len(self._partitions)):
+            for p in range(_PARTITIONS):
                 offsets[p] = n_ids
                 n_ids += self._remap_partition(p, originals, n_ids)
         self._fill(staged_ids, offsets)
@@ -156,6 +155,8 @@ class SpillingRemapper:
     def _remap_partition(self, p, originals, n_before) -> int:
         """Partition ``p``'s local dense ids to a file, its original ids appended; return its distinct ids."""
         source = self._path("ids", p)
+        if not source.exists():  # no id fell in this partition
+            return 0
         remap = IdRemapper(dtype=np.int32)
         with open(source, "rb") as src, open(self._path("local", p), "wb") as dst:
             while (ids := np.fromfile(src, dtype=np.uint64, count=_BLOCK)).size:
@@ -168,23 +169,29 @@ class SpillingRemapper:
 
     def _fill(self, staged_ids: Path, offsets: np.ndarray) -> None:
         """Replace the -1 of ``staged_ids`` by the spilled requests' dense ids, block by block."""
-        with contextlib.ExitStack() as files:
-            ids_file = files.enter_context(open(staged_ids, "r+b"))
-            codes_file = files.enter_context(open(self._path("codes"), "rb"))
-            local = [files.enter_context(open(self._path("local", p), "rb")) for p in range(offsets.size)]
+        done = np.zeros(offsets.size, dtype=np.int64)  # local ids taken from each partition's file
+        with open(staged_ids, "r+b") as ids_file, open(self._path("codes"), "rb") as codes_file:
             position = 0
             while (block := np.fromfile(ids_file, dtype=np.int32, count=_BLOCK)).size:
                 spilled = np.flatnonzero(block < 0)
                 codes = np.fromfile(codes_file, dtype=np.uint8, count=spilled.size)
                 counts = np.bincount(codes, minlength=offsets.size)
-                dense = np.concatenate([np.fromfile(local[p], dtype=np.int32, count=counts[p]) for p in
-                                        range(offsets.size)]).astype(np.int64) + np.repeat(offsets, counts)
+                local = [self._local_ids(p, done[p], counts[p]) for p in np.flatnonzero(counts)]
+                dense = np.concatenate(local or [np.zeros(0, dtype=np.int32)]).astype(np.int64) + \
+                    np.repeat(offsets, counts)
                 if codes.size != spilled.size or dense.size != spilled.size:
                     raise ValueError(f"spill files in {str(self._directory)!r} are truncated")
                 block[spilled[np.argsort(codes, kind="stable")]] = dense
+                done += counts
                 ids_file.seek(position * 4)
                 block.tofile(ids_file)
                 position += block.size
-        for p in range(offsets.size):
+        for p in np.flatnonzero(done):
             self._path("local", p).unlink()
         self._path("codes").unlink()
+
+    def _local_ids(self, p, start, count):
+        """Local ids ``start .. start + count - 1`` of partition ``p`` (int32)."""
+        with open(self._path("local", p), "rb") as fh:
+            fh.seek(int(start) * 4)
+            return np.fromfile(fh, dtype=np.int32, count=int(count))
