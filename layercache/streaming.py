@@ -351,7 +351,10 @@ def stream_trace(source, format=None, *, chunk_requests: int = _DEFAULT_CHUNK, z
         Where to create the staging directory (default: the system's
         temporary directory). About 12 bytes per request (4 for the id,
         8 for the size; 5 for a versioned trace), plus 4 (8 past 2**31
-        requests; 8 per layer accessed in layered mode) for Belady's next uses.
+        requests; 8 per layer accessed in layered mode) for Belady's next uses;
+        past 2**22 distinct objects also 8 bytes per further object (their
+        raw ids) and, while staging, 13 per request for one of them
+        (:mod:`layercache.spill_remap`).
     **read_options
         Further options of :func:`layercache.iter_trace_chunks` for files
         (``delimiter``, ``columns``, ``header``, ``id_type``, ``operations``;
