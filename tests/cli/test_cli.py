@@ -56,6 +56,32 @@ def test_simulate_counts_equal_the_api(traces, name):
         assert (byte[0]["hits"], byte[0]["byte_hit_ratio"]) == (api.hits, api.byte_hit_ratio)
 
 
+@pytest.mark.parametrize("table_ids", [None, 100])  # 100: most ids are remapped on disk (layercache.spill_remap)
+def test_simulate_streams_the_file_as_the_in_memory_api(traces, capsys, monkeypatch, table_ids):
+    """Every policy, unit and byte sizes, capacities as fractions of the working set: the numbers of read_trace + simulate."""
+    import layercache.spill_remap as spill
+    from layercache.cli import main
+
+    if table_ids is not None:
+        monkeypatch.setattr(spill, "_TABLE_IDS", table_ids)
+    d, _, _ = traces
+    path = d / "t.oracleGeneral.bin"
+    ids, sizes, _, originals = lc.read_trace(path, remap=True)
+    first = np.unique(ids, return_index=True)[1]
+    for byte, working_set in ((False, originals.size), (True, float(sizes[first].sum()))):
+        rc, out, err = in_process(main, capsys, "simulate", path, "--policy", *lc.POLICIES, "--capacity-fraction",
+                                  0.05, 0.3, "--warmup", 500, "--json", *(["--byte"] if byte else []))
+        assert rc == 0, err
+        rows = json.loads(out)
+        assert len(rows) == 2 * len(lc.POLICIES)
+        for r in rows:
+            assert r["capacity"] in (0.05 * working_set, 0.3 * working_set)
+            api = lc.simulate(ids, policy=r["policy"], capacity=r["capacity"], sizes=sizes if byte else None,
+                              warmup=500)
+            assert (r["requests"], r["hits"], r["hit_ratio"], r["byte_hit_ratio"]) == \
+                (api.requests, api.hits, api.hit_ratio, api.byte_hit_ratio), r
+
+
 def test_simulate_capacity_fraction_table_csv_and_plot(traces, tmp_path):
     d, ids, _ = traces
     n_distinct = np.unique(ids).size
