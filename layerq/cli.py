@@ -11,7 +11,7 @@ import json
 import os
 import sys
 
-__all__ = ["Parser", "add_output_options", "emit", "run", "read_sweep_file", "positive_float", "fraction"]
+__all__ = ["Parser", "add_output_options", "emit", "emit_tables", "run", "read_sweep_file", "positive_float", "fraction"]
 
 
 class Parser(argparse.ArgumentParser):
@@ -28,6 +28,16 @@ def positive_float(text: str) -> float:
         raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
     if not value > 0 or value == float("inf"):
         raise argparse.ArgumentTypeError(f"must be a finite number > 0, got {text!r}")
+    return value
+
+
+def non_negative_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not 0 <= value < float("inf"):
+        raise argparse.ArgumentTypeError(f"must be a finite number >= 0, got {text!r}")
     return value
 
 
@@ -83,6 +93,24 @@ def emit(table, args, stream=None) -> None:
         stream.write("\n")
     else:
         stream.write(table.to_string(index=False) + "\n")
+
+
+def emit_tables(tables: dict, args, stream=None) -> None:
+    """Print several named DataFrames: titled tables, CSV blocks after ``# name`` lines, or one JSON object.
+
+    ``--json`` gives ``{name: [records]}``; ``--csv`` gives each table as CSV
+    after a ``# name`` line, blocks separated by an empty line (``pandas.read_csv(...,
+    comment="#")`` reads one block).
+    """
+    stream = stream or sys.stdout
+    if getattr(args, "json", False):
+        json.dump({name: [{k: _json_value(v) for k, v in row.items()} for row in table.to_dict("records")]
+                   for name, table in tables.items()}, stream, indent=1)
+        stream.write("\n")
+        return
+    for k, (name, table) in enumerate(tables.items()):
+        stream.write(("\n" if k else "") + (f"# {name}\n" if getattr(args, "csv", False) else f"{name}:\n"))
+        emit(table, args, stream)
 
 
 def save_plot(fig, path) -> None:

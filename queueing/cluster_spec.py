@@ -130,6 +130,8 @@ def read_groups(path, **defaults):
     import tomllib
 
     path = Path(path)
+    if not path.is_file():
+        raise ValueError(f"groups file {str(path)!r} not found")
     try:
         if path.suffix == ".json":
             spec = json.loads(path.read_text())
