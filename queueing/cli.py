@@ -155,14 +155,19 @@ def cmd_capacity(args):
 
 
 def cmd_sweep(args):
-    from .experiments import capacity_experiment, serve_experiment
+    from .experiments import capacity_experiment, cluster_experiment, serve_experiment
 
-    table, plot = cli.run_sweep_file(args, {"serve": serve_experiment, "capacity": capacity_experiment})
+    table, plot = cli.run_sweep_file(args, {"serve": serve_experiment, "cluster": cluster_experiment,
+                                            "capacity": capacity_experiment})
     if plot:
         from .plots import plot_capacity, plot_latency
 
         ok = table[table["error"].isna()] if "error" in table else table
-        fig = plot_latency(ok) if "qps" in ok else plot_capacity(ok)
+        if "groups" in ok:  # a cluster sweep: one curve per combination of the other varied settings
+            varied = [c for c in ("groups", "router", "decode_router", "bandwidth", "link_latency", "scheduler")
+                      if c in ok and ok[c].nunique() > 1] or ["groups"]
+            ok = ok.assign(cluster=ok[varied].astype(str).agg(" ".join, axis=1))
+        fig = plot_latency(ok, by="cluster" if "groups" in ok else "scheduler") if "qps" in ok else plot_capacity(ok)
         cli.save_plot(fig, plot)
 
 
@@ -253,7 +258,9 @@ def parser():
     cap.set_defaults(handler=cmd_capacity)
 
     cli.add_sweep_command(sub, 'Built-in tasks: task = "serve" (queueing.experiments.serve_experiment: '
-                               'scheduler, qps, n_requests, workload, ...) or "capacity" (capacity_experiment: '
+                               'scheduler, qps, n_requests, workload, ...), "cluster" (cluster_experiment: groups '
+                               'as in "queueing cluster --groups", qps, router, decode_router, bandwidth, '
+                               'link_latency, n_requests, ...) or "capacity" (capacity_experiment: '
                                'scheduler, criterion, n_requests, workload); or "module:function".'
                           ).set_defaults(handler=cmd_sweep)
     return top
