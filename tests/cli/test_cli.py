@@ -271,5 +271,14 @@ def test_sweep_files_run_with_the_sweep_api(tmp_path):
     res = run("queueing", "sweep", "serve.toml", "--json", "--quiet", "--store", "st", cwd=tmp_path)
     assert res.returncode == 0, res.stderr
     assert [r["scheduler"] for r in json.loads(res.stdout)] == ["sarathi", "sarathi", "slai", "slai"]
+    (tmp_path / "cluster.toml").write_text(
+        'task = "cluster"\nbackend = "serial"\n[grid]\ngroups = ["prefill:1,decode:1", "colocated:2"]\nqps = 1.0\n'
+        "n_requests = 32\nbandwidth = 2e9\n")
+    res = run("queueing", "sweep", "cluster.toml", "--json", "--quiet", "--store", "st", "--plot", "c.png", cwd=tmp_path)
+    assert res.returncode == 0, res.stderr
+    api = q.sweep(q.cluster_experiment, {"groups": ["prefill:1,decode:1", "colocated:2"], "qps": 1.0, "n_requests": 32,
+                                         "bandwidth": 2e9}, backend="serial", store=False, progress=False)
+    assert [r["first_gap_p50"] for r in json.loads(res.stdout)] == api["first_gap_p50"].tolist()
+    assert (tmp_path / "c.png").is_file()
     (tmp_path / "bad.toml").write_text('task = "irm"\n[grid\n')
     one_line_error(run("layercache", "sweep", "bad.toml", cwd=tmp_path), 1, "not valid TOML")
