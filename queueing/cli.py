@@ -117,19 +117,17 @@ def cmd_cluster(args):
 
 
 def cmd_plan(args):
+    from .cluster import DEFAULT_MODEL, kv_bytes_per_token
     from .experiments import _lengths
     from .planner import best_pd_split
     from .roofline import resolve_hardware
 
-    if args.kv_bytes_per_token is None:
-        from .cluster import DEFAULT_MODEL, kv_bytes_per_token
-
-        args.kv_bytes_per_token = kv_bytes_per_token(args.model or DEFAULT_MODEL)
+    kv_bytes = args.kv_bytes_per_token or kv_bytes_per_token(args.model or DEFAULT_MODEL)
     latency, kv = resolve_hardware(None, args.kv_capacity, args.model, args.gpu, args.tensor_parallel or 1, None)
     memory = {} if kv is None else {"kv_capacity_tokens": kv}
     _, prompt, output = _lengths(str(args.workload), args.prompt_column, args.output_column, None)
     plan = best_pd_split(args.replicas, prompt, output, latency, tbt_slo=args.tbt_slo, bandwidth=args.bandwidth,
-                         kv_bytes_per_token=args.kv_bytes_per_token, prefill_budget=args.token_budget,
+                         kv_bytes_per_token=kv_bytes, prefill_budget=args.token_budget,
                          decode_budget=args.token_budget, max_active=args.max_active, **memory)
     table = plan.table.assign(best=(plan.table["n_prefill"] == plan.n_prefill).to_numpy(),
                               colocated_token_budget=plan.colocated_token_budget)
