@@ -252,6 +252,16 @@ def test_help_and_usage_errors_import_neither_numba_nor_pandas():
     assert res.stdout.strip().splitlines()[-1] == "[]"
 
 
+def test_names_listed_without_the_engine_are_the_engines():
+    from queueing import engine, registry
+
+    assert registry.ROUTER_NAMES == tuple(engine.ROUTERS)
+    codes = {"fcfs": engine.QUEUE_FCFS, "spf": engine.QUEUE_SPF, "priority": engine.QUEUE_PRIORITY}
+    for spec in registry.SCHEDULERS.values():
+        assert spec.queue_policy == codes[spec.queue_order]
+    assert [registry.SCHEDULERS[n].queue_policy for n in ("sarathi", "slai", "slai-priority")] == [0, 1, 2]
+
+
 def test_sweep_files_run_with_the_sweep_api(tmp_path):
     (tmp_path / "grid.toml").write_text(
         'task = "irm"\nbackend = "serial"\n[grid]\npolicy = ["lru", "fifo"]\ncapacity_fraction = [0.05, 0.2]\n'
