@@ -11,7 +11,8 @@ import json
 import os
 import sys
 
-__all__ = ["Parser", "add_output_options", "emit", "emit_tables", "run", "read_sweep_file", "positive_float", "fraction"]
+__all__ = ["Parser", "add_output_options", "emit", "emit_tables", "run", "read_sweep_file", "positive_float",
+           "non_negative_float", "fraction"]
 
 
 class Parser(argparse.ArgumentParser):
@@ -65,11 +66,18 @@ def positive_int(text: str) -> int:
     return value
 
 
-def add_output_options(parser, plot: str | None = None):
-    """``--csv`` / ``--json`` (default: an aligned table) and, if ``plot`` describes one, ``--plot FILE``."""
+def add_output_options(parser, plot: str | None = None, tables: bool = False):
+    """``--csv`` / ``--json`` (default: an aligned table) and, if ``plot`` describes one, ``--plot FILE``.
+
+    ``tables``: the command prints several named tables (:func:`emit_tables`).
+    """
     fmt = parser.add_mutually_exclusive_group()
-    fmt.add_argument("--csv", action="store_true", help="print CSV instead of an aligned table")
-    fmt.add_argument("--json", action="store_true", help="print a JSON list of records instead of a table")
+    if tables:
+        fmt.add_argument("--csv", action="store_true", help="print each table as CSV after a '# NAME' line")
+        fmt.add_argument("--json", action="store_true", help="print one JSON object: table name -> list of records")
+    else:
+        fmt.add_argument("--csv", action="store_true", help="print CSV instead of an aligned table")
+        fmt.add_argument("--json", action="store_true", help="print a JSON list of records instead of a table")
     if plot:
         parser.add_argument("--plot", metavar="FILE", help=f"also save {plot} to FILE (.png, .pdf, .svg)")
 

@@ -217,12 +217,13 @@ def parser():
     clu.add_argument("--link-latency", type=cli.non_negative_float, default=0.0, metavar="S",
                      help="seconds added to every KV transfer (default 0)")
     clu.add_argument("--theory", action="store_true",
-                     help="also print the fluid capacity of the cluster for the run's lengths (queueing.cluster_capacity), "
+                     help="also print the fluid capacity of the cluster for the run's lengths "
+                          "(queueing.cluster_capacity), "
                           "the offered load and the simulated throughput")
     _arrival_options(clu)
     _workload_options(clu)
     _hardware_options(clu, "groups that name none")
-    cli.add_output_options(clu)
+    cli.add_output_options(clu, tables=True)
     clu.set_defaults(handler=cmd_cluster)
 
     plan = sub.add_parser(

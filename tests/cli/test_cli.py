@@ -284,7 +284,8 @@ def test_sweep_files_run_with_the_sweep_api(tmp_path):
     (tmp_path / "cluster.toml").write_text(
         'task = "cluster"\nbackend = "serial"\n[grid]\ngroups = ["prefill:1,decode:1", "colocated:2"]\nqps = 1.0\n'
         "n_requests = 32\nbandwidth = 2e9\n")
-    res = run("queueing", "sweep", "cluster.toml", "--json", "--quiet", "--store", "st", "--plot", "c.png", cwd=tmp_path)
+    res = run("queueing", "sweep", "cluster.toml", "--json", "--quiet", "--store", "st", "--plot", "c.png",
+              cwd=tmp_path)
     assert res.returncode == 0, res.stderr
     api = q.sweep(q.cluster_experiment, {"groups": ["prefill:1,decode:1", "colocated:2"], "qps": 1.0, "n_requests": 32,
                                          "bandwidth": 2e9}, backend="serial", store=False, progress=False)
