@@ -41,9 +41,8 @@ Accuracy and cost at R = 0.01 (``python benchmarks/bench_layercache_curve.py``,
 10^7 Zipf(0.8) requests over 10^6 objects, 100 capacities 0.1%..50%, 20
 hash seeds): see the benchmark's docstring and the closing notes; the
 count table holds ~``R2`` x the distinct objects (32 bytes a slot, at most
-half full) and the phase-one requests are kept (ids, versions, sizes) until
-the pass ends: ``COUNT_FACTOR`` times the memory of classic SHARDS
-(``estimator="shards-adj"``), still proportional to the sample.
+half full); the rate-R sample is kept as in classic SHARDS
+(``estimator="shards-adj"``) with each request's hash (8 bytes more).
 """
 
 from __future__ import annotations
@@ -68,17 +67,16 @@ def stratified_curve(source, caps, rate, seed, warmup, catalog, layered, full_ob
     rate2 = min(1.0, COUNT_FACTOR * rate)
     base = np.uint64(_limit(rate))
     table, used, n, kept_warmup, kept = np.zeros(4 * _TABLE, np.uint64), 0, 0, 0, []
-    log, logged = np.empty(0, np.uint64), 0
+    log = np.empty(0, np.uint64)  # the chunk's phase-one hashes (a buffer reused from chunk to chunk)
     for ids, versions, sizes in source.chunks():
-        first = logged
         pos, table, used, log, logged = count_sampled(_ids(ids), int(seed), _limit(rate2), n, warmup, table, used,
-                                                      log, logged)
-        in_sample = (log[first:logged] >> np.uint64(11)) < base  # the rate-R sample within phase one
+                                                      log, 0)
+        in_sample = (log[:logged] >> np.uint64(11)) < base  # the rate-R sample within phase one
         pos = pos[in_sample]
         kept_warmup += int(np.searchsorted(pos, max(0, warmup - n)))
         n += ids.size
         kept.append((ids[pos], None if versions is None else versions[pos], None if sizes is None else sizes[pos],
-                     log[first:logged][in_sample]))
+                     log[:logged][in_sample]))
     warmup = _check_warmup(warmup, n)
     raw, versions, sizes, keys = (None if not kept or kept[0][k] is None else np.concatenate([c[k] for c in kept])
                                   for k in range(4))
