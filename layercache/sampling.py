@@ -201,12 +201,11 @@ def sampled_curve(source, versions=None, *, policy: str = "lru", capacities, cat
     objects, versions, sizes, n, warmup, groups = _sample(chunks, seed, rate, warmup)
     trace = _prepare_trace(objects, versions, catalog, sizes, layered, full_object_only)
     warmup = _check_warmup(warmup, trace.objects.shape[0])
-    scaled = caps * rate
     if method == "shards":
-        grid, back, hits, layer_hits, bytes_hit = stack_counts(trace, scaled, warmup, groups, N_GROUPS)
+        grid, back, hits, layer_hits, bytes_hit = stack_counts(trace, caps * rate, warmup, groups, N_GROUPS)
         rows = [(hits[:, g], layer_hits[:, g], bytes_hit[:, g]) for g in back]
     else:
-        rows = [_simulated_groups(trace, policy, c, warmup, groups, layered, full_object_only) for c in scaled]
+        rows = [_scaled_simulation(trace, policy, c, rate, warmup, groups, layered, full_object_only) for c in caps]
     requests, layers_requested, bytes_requested = requested_totals(trace, warmup)
     per_group = np.bincount(groups[warmup:], minlength=N_GROUPS)
     expected = rate * n
@@ -259,6 +258,15 @@ def _group_error(hits, requests):
     ratio = hits.sum() / total
     resid = hits[used] - ratio * requests[used]
     return float(np.sqrt(g / (g - 1) * np.sum(resid ** 2)) / total)
+
+
+def _scaled_simulation(trace, policy, capacity, rate, warmup, groups, layered, full_object_only):
+    """MiniSim at one capacity (the sample's cache is ``rate * capacity``), hits per group."""
+    try:
+        return _simulated_groups(trace, policy, rate * capacity, warmup, groups, layered, full_object_only)
+    except ValueError as err:
+        raise ValueError(f"capacities: {float(capacity):g}, scaled by the sampling rate {rate:g} to the sample's "
+                         f"{rate * capacity:g}: {err}") from None
 
 
 def _simulated_groups(trace, policy, capacity, warmup, groups, layered, full_object_only):
