@@ -41,36 +41,46 @@ def hash_unit(ids, seed, out):
         out[t] = np.float64(_mix(ids[t], offset) >> _SHIFT) * _SCALE
 
 
+_BLOCK = 1024  # requests hashed at a time (a loop the compiler vectorizes), then scanned
+
+
+@njit(cache=True)
+def _hash_block(ids, offset, out):
+    """``out[i] = splitmix64(ids[i] + offset)`` for the ids of one block (kept apart: it vectorizes)."""
+    for i in range(ids.size):
+        out[i] = _mix(ids[i], offset)
+
+
 @njit(cache=True)
 def sampled_positions(ids, seed, limit):
     """int64, shape (s,): the positions t, in order, whose id's ``z >> 11`` is below ``limit``.
 
-    One pass into a buffer sized for the expected sample, doubled if the
-    sample overflows it: no per-request temporary.
+    Block by block into a buffer sized for the expected sample, doubled
+    when a block might overflow it: no per-request temporary.
     """
     offset = _offset(seed)
     bound = np.uint64(limit)
-    out = np.empty(int(limit * _SCALE * ids.size * 1.25) + 1024, dtype=np.int64)
-    t, count = 0, 0
-    while True:
-        t, count = _positions_run(ids, t, offset, bound, out, count)
-        if t == ids.size:
-            return out[:count].copy()
-        out = _grown(out, 2 * out.size)
+    n = ids.size
+    out = np.empty(int(limit * _SCALE * n * 1.25) + 2 * _BLOCK, dtype=np.int64)
+    hashes = np.empty(_BLOCK, dtype=np.uint64)
+    count = 0
+    for lo in range(0, n, _BLOCK):
+        m = min(_BLOCK, n - lo)
+        if count + m > out.size:
+            out = _grown(out, 2 * out.size)
+        _hash_block(ids[lo:lo + m], offset, hashes)
+        count = _scan_block(hashes, m, lo, bound, out, count)
+    return out[:count].copy()
 
 
 @njit(cache=True)
-def _positions_run(ids, t, offset, bound, out, count):
-    """Sampled positions from ``t`` on into ``out[count:]``, until the trace or ``out`` ends: (t, count)."""
-    n = ids.size
-    while t < n:
-        if (_mix(ids[t], offset) >> _SHIFT) < bound:
-            if count == out.size:
-                return t, count
-            out[count] = t
+def _scan_block(hashes, m, lo, bound, out, count):
+    """Append to ``out`` the positions ``lo + i`` (i < m) whose hash is sampled; the new count."""
+    for i in range(m):
+        if (hashes[i] >> _SHIFT) < bound:
+            out[count] = lo + i
             count += 1
-        t += 1
-    return t, count
+    return count
 
 
 @njit(cache=True)
@@ -84,7 +94,7 @@ def _grown(a, size):
 # Count table: one 32-byte record per slot (id hash z, requests, requests after the warm-up, unused),
 # a flat uint64 array of 4 * 2**k entries; requests == 0 marks an empty slot. Linear probing on z's low bits.
 _WIDTH = 4
-_PENDING = 16  # sampled requests between hashing one (and prefetching its slot) and counting it
+_PENDING = 64  # sampled requests between hashing one (and prefetching its slot) and counting it
 
 
 @njit(cache=True, inline="always")
@@ -144,75 +154,65 @@ def count_sampled(ids, seed, limit, first, warmup, table, used, log, logged):
     """
     offset = _offset(seed)
     bound = np.uint64(limit)
-    out = np.empty(int(limit * _SCALE * ids.size * 1.25) + 1024, dtype=np.int64)
+    n = ids.size
+    out = np.empty(int(limit * _SCALE * n * 1.25) + 2 * _BLOCK, dtype=np.int64)
     if log.size < logged + out.size:
-        log = _grown(log, 2 * (logged + out.size))
+        log = _grown(log, logged + out.size)
+    hashes = np.empty(_BLOCK, dtype=np.uint64)
     pending_t = np.empty(_PENDING, dtype=np.int64)
     pending_z = np.empty(_PENDING, dtype=np.uint64)
-    state = np.zeros(5, dtype=np.int64)  # t, count, used, head, size
-    state[2] = used
-    while True:
-        status = _count_run(ids, offset, bound, first, warmup, out, table, log, logged, pending_t, pending_z, state)
-        if status == _DONE:
-            return out[:state[1]].copy(), table, state[2], log, logged + state[1]
-        if status == _OUT_FULL:
+    state = np.zeros(4, dtype=np.int64)  # count, used, head (oldest pending), size (pending)
+    state[1] = used
+    for lo in range(0, n, _BLOCK):
+        m = min(_BLOCK, n - lo)
+        if state[0] + m + _PENDING > out.size:  # room for the block, so that it never stops halfway
             out = _grown(out, 2 * out.size)
             log = _grown(log, logged + out.size)
-        else:
+        while 2 * (state[1] + m + _PENDING) > table.size // _WIDTH:
             table = _rehashed(table)
-
-
-_DONE, _OUT_FULL, _TABLE_FULL = 0, 1, 2
+        _hash_block(ids[lo:lo + m], offset, hashes)
+        _count_block(hashes, m, lo, bound, first, warmup, out, table, log, logged, pending_t, pending_z, state)
+    while state[3] > 0:
+        _count_oldest(table, first, warmup, out, log, logged, pending_t, pending_z, state)
+    return out[:state[0]].copy(), table, state[1], log, logged + state[0]
 
 
 @njit(cache=True)
-def _count_run(ids, offset, bound, first, warmup, out, table, log, logged, pending_t, pending_z, state):
-    """:func:`count_sampled` from ``state`` on, until the chunk ends, ``out`` is full or the table half full.
+def _count_block(hashes, m, lo, bound, first, warmup, out, table, log, logged, pending_t, pending_z, state):
+    """Queue the sampled requests of a block, prefetching their slots; count the oldest when the queue is full.
 
-    A sampled request's slot is prefetched when it is hashed and counted
-    ``_PENDING`` sampled requests later (a FIFO of its position and hash),
-    so the table's cache misses overlap. ``state`` (t, count, used, head,
-    size) is updated in place; returns ``_DONE``, ``_OUT_FULL`` or
-    ``_TABLE_FULL``.
+    The queue (``_PENDING`` positions and hashes, a ring) delays each count
+    until its slot's cache line has arrived.
     """
-    n = ids.size
-    t, count, used, head, size = state[0], state[1], state[2], state[3], state[4]
-    status = _DONE
-    while True:
-        if size == _PENDING or (t == n and size > 0):
-            z = pending_z[head]
-            slot = _find(table, z)
-            record = _WIDTH * slot
-            if count == out.size:
-                status = _OUT_FULL
-                break
-            if table[record + 1] == 0:
-                if 2 * (used + 1) > table.size // _WIDTH:
-                    status = _TABLE_FULL
-                    break
-                table[record] = z
-                used += 1
-            out[count] = pending_t[head]
-            log[logged + count] = z
-            count += 1
-            table[record + 1] += np.uint64(1)
-            if first + pending_t[head] >= warmup:
-                table[record + 2] += np.uint64(1)
-            head = (head + 1) % _PENDING
-            size -= 1
-            continue
-        if t == n:
-            break
-        z = _mix(ids[t], offset)
+    for i in range(m):
+        z = hashes[i]
         if (z >> _SHIFT) < bound:
             prefetch(table, _WIDTH * _home(table, z))
-            tail = (head + size) % _PENDING
-            pending_t[tail] = t
+            if state[3] == _PENDING:
+                _count_oldest(table, first, warmup, out, log, logged, pending_t, pending_z, state)
+            tail = (state[2] + state[3]) % _PENDING
+            pending_t[tail] = lo + i
             pending_z[tail] = z
-            size += 1
-        t += 1
-    state[0], state[1], state[2], state[3], state[4] = t, count, used, head, size
-    return status
+            state[3] += 1
+
+
+@njit(cache=True, inline="always")
+def _count_oldest(table, first, warmup, out, log, logged, pending_t, pending_z, state):
+    """Count the oldest queued request in the table and append it to ``out`` and ``log``."""
+    head = state[2]
+    z = pending_z[head]
+    record = _WIDTH * _find(table, z)
+    if table[record + 1] == 0:
+        table[record] = z
+        state[1] += 1
+    table[record + 1] += np.uint64(1)
+    if first + pending_t[head] >= warmup:
+        table[record + 2] += np.uint64(1)
+    out[state[0]] = pending_t[head]
+    log[logged + state[0]] = z
+    state[0] += 1
+    state[2] = (head + 1) % _PENDING
+    state[3] -= 1
 
 
 @njit(cache=True)
