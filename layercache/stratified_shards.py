@@ -40,8 +40,8 @@ and 1.6 times the mean stated error at 10%, 20% and 40% of the objects, and
 Accuracy and cost at R = 0.01 (``python benchmarks/bench_layercache_curve.py``,
 10^7 Zipf(0.8) requests over 10^6 objects, 100 capacities 0.1%..50%, 20
 hash seeds): see the benchmark's docstring and the closing notes; the
-count table holds ~``R2`` x the distinct objects (32 bytes a slot, at most
-half full); the rate-R sample is kept as in classic SHARDS
+count table holds ~``R2`` x the distinct objects (16 bytes a slot, at most
+half full; counts saturate at 2**32 - 1 requests of one object); the rate-R sample is kept as in classic SHARDS
 (``estimator="shards-adj"``) with each request's hash (8 bytes more).
 """
 
@@ -66,7 +66,7 @@ def stratified_curve(source, caps, rate, seed, warmup, catalog, layered, full_ob
 
     rate2 = min(1.0, COUNT_FACTOR * rate)
     base = np.uint64(_limit(rate))
-    table, used, n, kept_warmup, kept = np.zeros(4 * _TABLE, np.uint64), 0, 0, 0, []
+    table, used, n, kept_warmup, kept = np.zeros(2 * _TABLE, np.uint64), 0, 0, 0, []
     log = np.empty(0, np.uint64)  # the chunk's phase-one hashes (a buffer reused from chunk to chunk)
     for ids, versions, sizes in source.chunks():
         pos, table, used, log, logged = count_sampled(_ids(ids), int(seed), _limit(rate2), n, warmup, table, used,
@@ -80,7 +80,7 @@ def stratified_curve(source, caps, rate, seed, warmup, catalog, layered, full_ob
     warmup = _check_warmup(warmup, n)
     raw, versions, sizes, keys = (None if not kept or kept[0][k] is None else np.concatenate([c[k] for c in kept])
                                   for k in range(4))
-    strata = _strata(table.reshape(-1, 4), rate, rate2)
+    strata = _strata(table.reshape(-1, 2), rate, rate2)
     slots = slots_of(table, np.empty(0, np.uint64) if keys is None else keys)
     objects = (np.cumsum(strata.in_stack) - 1)[slots]  # sampled objects numbered 0.. in slot order
     if catalog is not None:  # the catalog rows of the sampled objects, in that order
@@ -124,10 +124,12 @@ class _Strata:
 
 
 def _strata(records, rate, rate2):
-    """The strata of the phase-one count table (``records``: its (slots, 4) uint64 view)."""
+    """The strata of the phase-one count table (``records``: its (slots, 2) uint64 view)."""
     slots = np.flatnonzero(records[:, 1])
     keys = records[slots, 0]
-    stratum = np.floor(2.0 * np.log2(records[slots, 1].astype(np.float64))).astype(np.int64)
+    totals = (records[slots, 1] & np.uint64(0xFFFFFFFF)).astype(np.float64)
+    counted = (records[slots, 1] >> np.uint64(32)).astype(np.float64)
+    stratum = np.floor(2.0 * np.log2(totals)).astype(np.int64)
     in_stack = (keys >> np.uint64(11)) < np.uint64(_limit(rate))
     label, n_labels = _merged(stratum, in_stack)
     group = (keys & np.uint64(N_GROUPS - 1)).astype(np.int64)
@@ -140,7 +142,7 @@ def _strata(records, rate, rate2):
     objects1 = np.bincount(label, minlength=n_labels)
     objects = np.bincount(label[in_stack], minlength=n_labels)
     out.weight = objects1 / (rate2 * np.maximum(objects, 1))
-    out.requests = np.bincount(group * n_labels + label, weights=records[slots, 2].astype(np.float64),
+    out.requests = np.bincount(group * n_labels + label, weights=counted,
                                minlength=N_GROUPS * n_labels).reshape(N_GROUPS, n_labels)
     return out
 

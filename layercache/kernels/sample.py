@@ -41,7 +41,7 @@ def hash_unit(ids, seed, out):
         out[t] = np.float64(_mix(ids[t], offset) >> _SHIFT) * _SCALE
 
 
-_BLOCK = 1024  # requests hashed at a time (a loop the compiler vectorizes), then scanned
+_BLOCK = 4096  # requests hashed at a time (a loop the compiler vectorizes), then scanned
 
 
 @njit(cache=True)
@@ -91,10 +91,12 @@ def _grown(a, size):
     return b
 
 
-# Count table: one 32-byte record per slot (id hash z, requests, requests after the warm-up, unused),
-# a flat uint64 array of 4 * 2**k entries; requests == 0 marks an empty slot. Linear probing on z's low bits.
-_WIDTH = 4
-_PENDING = 64  # sampled requests between hashing one (and prefetching its slot) and counting it
+# Count table: one 16-byte record per slot, a flat uint64 array of 2 * 2**k entries: the id hash z, then
+# its requests in the low 32 bits and its requests after the warm-up in the high 32 bits (both saturate
+# at 2**32 - 1); 0 marks an empty slot. Linear probing on z's low bits.
+_WIDTH = 2
+_ONE_BOTH = np.uint64((1 << 32) + 1)
+_FULL = np.uint64(0xFFFFFFFF)
 
 
 @njit(cache=True, inline="always")
@@ -137,7 +139,7 @@ def count_sampled(ids, seed, limit, first, warmup, table, used, log, logged):
     warmup : int
         Requests of the trace before it count in the requests only, not in
         the requests after the warm-up.
-    table : uint64, shape (4 * 2**k,)
+    table : uint64, shape (2 * 2**k,)
         Count table carried from chunk to chunk (see ``_WIDTH``).
     used : int
         Occupied slots.
@@ -159,60 +161,41 @@ def count_sampled(ids, seed, limit, first, warmup, table, used, log, logged):
     if log.size < logged + out.size:
         log = _grown(log, logged + out.size)
     hashes = np.empty(_BLOCK, dtype=np.uint64)
-    pending_t = np.empty(_PENDING, dtype=np.int64)
-    pending_z = np.empty(_PENDING, dtype=np.uint64)
-    state = np.zeros(4, dtype=np.int64)  # count, used, head (oldest pending), size (pending)
-    state[1] = used
+    count = 0
     for lo in range(0, n, _BLOCK):
         m = min(_BLOCK, n - lo)
-        if state[0] + m + _PENDING > out.size:  # room for the block, so that it never stops halfway
+        if count + m > out.size:  # room for the whole block
             out = _grown(out, 2 * out.size)
             log = _grown(log, logged + out.size)
-        while 2 * (state[1] + m + _PENDING) > table.size // _WIDTH:
+        while 2 * (used + m) > table.size // _WIDTH:
             table = _rehashed(table)
         _hash_block(ids[lo:lo + m], offset, hashes)
-        _count_block(hashes, m, lo, bound, first, warmup, out, table, log, logged, pending_t, pending_z, state)
-    while state[3] > 0:
-        _count_oldest(table, first, warmup, out, log, logged, pending_t, pending_z, state)
-    return out[:state[0]].copy(), table, state[1], log, logged + state[0]
+        start = count
+        count = _scan_block(hashes, m, lo, bound, out, count)
+        used = _count_block(hashes, lo, out, start, count, first, warmup, table, used, log, logged)
+    return out[:count].copy(), table, used, log, logged + count
 
 
 @njit(cache=True)
-def _count_block(hashes, m, lo, bound, first, warmup, out, table, log, logged, pending_t, pending_z, state):
-    """Queue the sampled requests of a block, prefetching their slots; count the oldest when the queue is full.
+def _count_block(hashes, lo, out, start, stop, first, warmup, table, used, log, logged):
+    """Count the sampled requests ``out[start:stop]`` of a block in the table; log their hashes.
 
-    The queue (``_PENDING`` positions and hashes, a ring) delays each count
-    until its slot's cache line has arrived.
+    Their slots are prefetched first, so the table's cache misses overlap.
+    Returns the occupied slots.
     """
-    for i in range(m):
-        z = hashes[i]
-        if (z >> _SHIFT) < bound:
-            prefetch(table, _WIDTH * _home(table, z))
-            if state[3] == _PENDING:
-                _count_oldest(table, first, warmup, out, log, logged, pending_t, pending_z, state)
-            tail = (state[2] + state[3]) % _PENDING
-            pending_t[tail] = lo + i
-            pending_z[tail] = z
-            state[3] += 1
-
-
-@njit(cache=True, inline="always")
-def _count_oldest(table, first, warmup, out, log, logged, pending_t, pending_z, state):
-    """Count the oldest queued request in the table and append it to ``out`` and ``log``."""
-    head = state[2]
-    z = pending_z[head]
-    record = _WIDTH * _find(table, z)
-    if table[record + 1] == 0:
-        table[record] = z
-        state[1] += 1
-    table[record + 1] += np.uint64(1)
-    if first + pending_t[head] >= warmup:
-        table[record + 2] += np.uint64(1)
-    out[state[0]] = pending_t[head]
-    log[logged + state[0]] = z
-    state[0] += 1
-    state[2] = (head + 1) % _PENDING
-    state[3] -= 1
+    for k in range(start, stop):
+        prefetch(table, _WIDTH * _home(table, hashes[out[k] - lo]))
+    for k in range(start, stop):
+        z = hashes[out[k] - lo]
+        record = _WIDTH * _find(table, z)
+        if table[record + 1] == 0:
+            table[record] = z
+            used += 1
+        counts = table[record + 1]
+        if (counts & _FULL) != _FULL:
+            table[record + 1] = counts + (_ONE_BOTH if first + out[k] >= warmup else np.uint64(1))
+        log[logged + k] = z
+    return used
 
 
 @njit(cache=True)
@@ -220,7 +203,7 @@ def slots_of(table, keys):
     """int64, shape (k,): the slot of each of ``keys`` (hashes in the table)."""
     out = np.empty(keys.size, dtype=np.int64)
     for i in range(keys.size):
-        if i + _PENDING < keys.size:
-            prefetch(table, _WIDTH * _home(table, keys[i + _PENDING]))
+        if i + 64 < keys.size:
+            prefetch(table, _WIDTH * _home(table, keys[i + 64]))
         out[i] = _find(table, keys[i])
     return out
