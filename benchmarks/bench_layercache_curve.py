@@ -89,7 +89,7 @@ def speed(n_req, n_obj, repeat):
           f"100 libCacheSim runs / curve = {100 * t_lcs / t_curve:.0f}x (>= 100x)")
 
     big = caps * 0.01 >= 100
-    for estimator in ("stratified", "shards-adj"):
+    for estimator in ("stratified", "classic"):
         shards = lambda seed=0: lc.hit_ratio_curve(objects, capacities=caps, method="shards", rate=0.01,  # noqa: E731
                                                    seed=seed, estimator=estimator)
         shards()

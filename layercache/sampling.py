@@ -7,24 +7,29 @@ the object is the unit of sampling), so the sample is a trace of about R N of
 the N objects, and a cache of capacity C behaves on it like a cache of R C.
 
 - ``method="shards"`` (LRU, layered or not): the one-pass LRU stack of the
-  sample. ``estimator="stratified"`` (the default,
-  :mod:`layercache.stratified_shards`): the sampled objects are weighted by
-  their popularity stratum, whose size a five times larger sample counted in
-  the same pass; about half the error of SHARDS-adj at R = 0.01 for about
-  twice its time (figures there). ``estimator="shards-adj"``: the
-  classic estimate, the exact curve of the sample at capacities R C, with
-  SHARDS-adj: the difference between the expected (R n) and the actual
-  number of sampled requests is counted as hits at every capacity (the
-  shortest reuse distances), which removes part of the bias of a sample
-  that holds a few too many or too few popular objects.
+  sample.
 - ``method="minisim"`` (any policy; Waltz et al., ATC 2017): one simulation of
-  the sample per capacity, at capacity R C (no adjustment).
+  the sample per capacity, at capacity R C.
+
+Two estimators of the full trace's hit ratio from the sample:
+
+- ``estimator="stratified"`` (the default, :mod:`layercache.stratified`):
+  the sampled objects are stratified by popularity, whose strata a five
+  times larger sample counted in the same pass; their misses are expanded
+  stratum by stratum and, for SHARDS, their stack distances weighted alike.
+  About half the error of the classic estimate at R = 0.01 (figures there).
+- ``estimator="classic"``: for SHARDS, SHARDS-adj: the exact curve of the
+  sample at capacities R C, with the difference between the expected (R n)
+  and the actual number of sampled requests counted as hits at every
+  capacity (the shortest reuse distances), which removes part of the bias of
+  a sample that holds a few too many or too few popular objects; for
+  MiniSim, the sample's own hit ratio.
 
 Fixed rate: ``rate=R`` in (0, 1]. Fixed sample size: ``sample_size=s`` keeps
 the s objects of smallest hash (a first pass over the trace holds only the
 hashes below the running s-th smallest), i.e. R = the s-th smallest hash.
 
-Error estimate (``hit_ratio_error``) of SHARDS-adj and MiniSim: the sampled objects are split by a
+Error estimate (``hit_ratio_error``) of the classic estimates: the sampled objects are split by a
 second hash into G = 16 groups, each a spatial sample at rate R / G. For
 SHARDS-adj the estimate is the mean of the groups' own SHARDS-adj estimates
 ``1 - G m_g / (R n)`` (m_g the group's misses), and the error is their
@@ -39,7 +44,7 @@ stays within 3 stated errors in >= 90% of seeds (tested), within 2 in about
 80-90%. The stratified estimator states a jackknife error over the same
 groups.
 
-Accuracy of SHARDS-adj at R = 0.01 (``python benchmarks/bench_layercache_curve.py``,
+Accuracy of the classic SHARDS-adj at R = 0.01 (``python benchmarks/bench_layercache_curve.py``,
 10^7 requests, Zipf(0.8) over 10^6 objects, 100 capacities 0.1%..50%): the
 mean absolute error over the curve is 0.002-0.016 depending on the seed
 (about 0.0057 on average over 20 seeds). It is a shift of the whole curve:
@@ -85,15 +90,10 @@ def _group(ids, seed):
     return (spatial_hash(ids, seed + 1) * N_GROUPS).astype(np.int64)
 
 
-ESTIMATORS = ("stratified", "shards-adj")
+ESTIMATORS = ("stratified", "classic")
 
 
-def _check_estimator(estimator, method):
-    if method != "shards":
-        if estimator is not None:
-            raise ValueError(f"estimator applies to method='shards' only, got estimator={estimator!r} "
-                             f"with method={method!r}")
-        return None
+def _check_estimator(estimator):
     if estimator is None:
         return "stratified"
     if estimator not in ESTIMATORS:
@@ -150,9 +150,10 @@ def sampled_curve(source, versions=None, *, policy: str = "lru", capacities, cat
         Fixed number of sampled objects instead of a rate.
     seed : int
         Seed of the hash (another seed, another sample).
-    estimator : {"stratified", "shards-adj"}, optional
-        SHARDS only (default ``"stratified"``): the estimate stratified by
-        object popularity (module docstring), or the classic SHARDS-adj.
+    estimator : {"stratified", "classic"}, optional
+        Default ``"stratified"``: the estimate stratified by object
+        popularity (module docstring); ``"classic"``: SHARDS-adj for SHARDS,
+        the sample's own hit ratio for MiniSim.
     warmup : int
         Requests of the full trace that update the cache but are not counted.
 
@@ -180,7 +181,7 @@ def sampled_curve(source, versions=None, *, policy: str = "lru", capacities, cat
     if method == "shards" and policy != "lru":
         raise ValueError(f"policy must be 'lru' for method='shards' (an LRU stack), got {policy!r}; "
                          "use method='minisim' for other policies")
-    estimator = _check_estimator(estimator, method)
+    estimator = _check_estimator(estimator)
     caps = check_capacities(capacities)
     rate, sample_size = _check_sampling(rate, sample_size)
     if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or seed < 0:
@@ -195,9 +196,9 @@ def sampled_curve(source, versions=None, *, policy: str = "lru", capacities, cat
     if sample_size is not None:
         rate = _rate_for_size(chunks, seed, sample_size)
     if estimator == "stratified":
-        from .stratified_shards import stratified_curve
+        from .stratified import stratified_curve
 
-        return stratified_curve(chunks, caps, rate, seed, warmup, catalog, layered, full_object_only)
+        return stratified_curve(chunks, caps, rate, seed, warmup, catalog, layered, full_object_only, policy, method)
     objects, versions, sizes, n, warmup, groups = _sample(chunks, seed, rate, warmup)
     trace = _prepare_trace(objects, versions, catalog, sizes, layered, full_object_only)
     warmup = _check_warmup(warmup, trace.objects.shape[0])
@@ -205,7 +206,8 @@ def sampled_curve(source, versions=None, *, policy: str = "lru", capacities, cat
         grid, back, hits, layer_hits, bytes_hit = stack_counts(trace, caps * rate, warmup, groups, N_GROUPS)
         rows = [(hits[:, g], layer_hits[:, g], bytes_hit[:, g]) for g in back]
     else:
-        rows = [_scaled_simulation(trace, policy, c, rate, warmup, groups, layered, full_object_only) for c in caps]
+        rows = [_scaled_simulation(trace, policy, c, rate, warmup, groups, N_GROUPS, layered, full_object_only)
+                for c in caps]
     requests, layers_requested, bytes_requested = requested_totals(trace, warmup)
     per_group = np.bincount(groups[warmup:], minlength=N_GROUPS)
     expected = rate * n
@@ -260,27 +262,39 @@ def _group_error(hits, requests):
     return float(np.sqrt(g / (g - 1) * np.sum(resid ** 2)) / total)
 
 
-def _scaled_simulation(trace, policy, capacity, rate, warmup, groups, layered, full_object_only):
-    """MiniSim at one capacity (the sample's cache is ``rate * capacity``), hits per group."""
+def _scaled_simulation(trace, policy, capacity, rate, warmup, groups, n_groups, layered, full_object_only):
+    """MiniSim at one capacity (the sample's cache is ``rate * capacity``): hits, layers and bytes hit per group."""
     try:
-        return _simulated_groups(trace, policy, rate * capacity, warmup, groups, layered, full_object_only)
+        return _simulated_groups(trace, policy, rate * capacity, warmup, groups, n_groups, layered, full_object_only)
     except ValueError as err:
         raise ValueError(f"capacities: {float(capacity):g}, scaled by the sampling rate {rate:g} to the sample's "
                          f"{rate * capacity:g}: {err}") from None
 
 
-def _simulated_groups(trace, policy, capacity, warmup, groups, layered, full_object_only):
+def _simulated_groups(trace, policy, capacity, warmup, groups, n_groups, layered, full_object_only):
     res = simulate(trace.objects, trace.versions if trace.mode != "flat" else None, policy=policy,
                    capacity=capacity, catalog=trace.catalog, sizes=trace.req_sizes if trace.req_sizes.size else None,
                    layered=layered, warmup=warmup, full_object_only=full_object_only, per_request=True)
     served = res.per_request[warmup:].astype(np.int64)
     k = trace.versions[warmup:].astype(np.int64) if trace.mode == "layered" else np.ones_like(served)
     counted = groups[warmup:]
-    hits = np.bincount(counted, weights=served == k, minlength=N_GROUPS)
-    layers = np.bincount(counted, weights=served, minlength=N_GROUPS)
-    bytes_hit = np.zeros(N_GROUPS)
-    bytes_hit[0] = res.bytes_hit  # bytes are not split by group
+    hits = np.bincount(counted, weights=served == k, minlength=n_groups)
+    layers = np.bincount(counted, weights=served, minlength=n_groups)
+    bytes_hit = np.bincount(counted, weights=_bytes_served(trace, warmup, served, served == k), minlength=n_groups)
     return hits, layers, bytes_hit
+
+
+def _bytes_served(trace, warmup, served, hit):
+    """Bytes each counted request got from the cache (float64, shape (n - warmup,)), as the simulator counts them."""
+    if trace.mode == "flat":
+        return hit * (trace.req_sizes[warmup:] if trace.req_sizes.size else 1.0)
+    cat = trace.catalog
+    objects = trace.objects[warmup:].astype(np.int64) * cat.n_layers
+    if trace.mode == "layered":  # the served layers 1..s of the object
+        table = np.asarray(cat.layered_version_sizes, dtype=np.float64).ravel()
+        return np.where(served > 0, table[objects + np.maximum(served, 1) - 1], 0.0)
+    table = np.asarray(cat.version_sizes, dtype=np.float64).ravel()
+    return hit * table[objects + trace.versions[warmup:] - 1]
 
 
 class _Source:

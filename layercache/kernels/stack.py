@@ -176,7 +176,7 @@ def stack_pass(mode, objects, versions, n_layers, item_sizes, own_sizes, thresho
     own_sizes : float64, shape (n_items,)
         What an item adds to its *own* distance, and to ``bytes_hit``: the
         same array as ``item_sizes``, except for a weighted sample
-        (:mod:`layercache.stratified_shards`), where an item stands for
+        (:mod:`layercache.stratified`), where an item stands for
         ``weight`` items of the full trace on the stack but is one of them
         itself.
     thresholds : float64, shape (n_items,) or (0,)

@@ -66,7 +66,7 @@ def test_stratified_beats_shards_adj_and_states_its_error():
     caps = [2000, 4000, 8000]
     exact = lc.hit_ratio_curve(objects, capacities=caps)["hit_ratio"].to_numpy()
     strat, stated = _errors("stratified", objects, caps, exact, 40, 0.05)
-    adj, _ = _errors("shards-adj", objects, caps, exact, 40, 0.05)
+    adj, _ = _errors("classic", objects, caps, exact, 40, 0.05)
     rms = lambda e: np.sqrt((e ** 2).mean(axis=0))  # noqa: E731
     assert np.all(rms(strat) < 0.6 * rms(adj)), (rms(strat), rms(adj))
     # no bias beyond noise where the scaled cache holds >= 200 items (at 100 a bias of about half the stated
@@ -79,8 +79,32 @@ def test_stratified_beats_shards_adj_and_states_its_error():
 
 
 def test_estimator_is_checked():
-    objects = np.arange(100) % 7
     with pytest.raises(ValueError, match="estimator"):
-        lc.hit_ratio_curve(objects, capacities=[2], method="shards", estimator="ht")
-    with pytest.raises(ValueError, match="estimator"):
-        lc.hit_ratio_curve(objects, capacities=[2], method="minisim", estimator="stratified")
+        lc.hit_ratio_curve(np.arange(100) % 7, capacities=[2], method="shards", estimator="ht")
+
+
+@pytest.mark.parametrize("policy", ["lru", "s3fifo"])
+def test_stratified_minisim_beats_the_sample_ratio(policy):
+    # MiniSim with the strata's expansion: 30 samples at rate 0.05 of 20,000 Zipf objects
+    objects, _ = lc.irm_trace(lc.zipf_popularity(20_000, 0.8), np.array([1.0]), 100_000, seed=2)
+    caps = [2000, 6000]
+    exact = lc.hit_ratio_curve(objects, capacities=caps, policy=policy)["hit_ratio"].to_numpy()
+    errors = {}
+    for estimator in ("stratified", "classic"):
+        errors[estimator] = np.array([
+            lc.hit_ratio_curve(objects, capacities=caps, policy=policy, method="minisim", rate=0.05, seed=seed,
+                               estimator=estimator)["hit_ratio"].to_numpy() - exact for seed in range(30)])
+    rms = {k: np.sqrt((e ** 2).mean(axis=0)) for k, e in errors.items()}
+    assert np.all(rms["stratified"] < 0.7 * rms["classic"]), rms
+
+
+def test_minisim_bytes_hit_are_the_simulators():
+    objects, _ = lc.irm_trace(lc.zipf_popularity(500, 0.8), None, 5000, seed=2)
+    versions = np.random.default_rng(1).integers(1, 4, objects.size)
+    catalog = lc.Catalog.from_profile(500, 3, "equal", overhead=0.1)
+    for kwargs in (dict(), dict(full_object_only=True), dict(layered=False)):
+        frame = lc.hit_ratio_curve(objects, versions, catalog=catalog, capacities=[30.0, 200.0], method="minisim",
+                                   rate=1.0, estimator="classic", **kwargs)
+        for cap, bytes_hit in zip([30.0, 200.0], frame["bytes_hit"]):
+            sim = lc.simulate(objects, versions, catalog=catalog, policy="lru", capacity=cap, **kwargs)
+            assert bytes_hit == pytest.approx(sim.bytes_hit, rel=1e-12)

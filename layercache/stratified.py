@@ -1,4 +1,4 @@
-"""SHARDS stratified by object popularity: the default estimator of :func:`layercache.sampled_curve`.
+"""Sampled curves stratified by object popularity: the default estimator of :func:`layercache.sampled_curve`.
 
 Fixed-rate SHARDS samples each object with probability R, so the sample's
 share of the objects of each popularity, above all of those whose
@@ -17,11 +17,13 @@ counts:
    rate-R sample). The phase-one sample estimates each stratum's requests
    ``N_g`` and objects ``O1_g`` with ``COUNT_FACTOR`` times the sample of the
    rate-R one.
-3. The LRU stack runs on the rate-R sample with each object weighted, in the
-   stack distances of the other objects, by ``O1_g / (R2 O_g)`` (``O_g``: its
-   stratum's objects in the rate-R sample, so about ``1/R``); its own
-   distance and admission use its size, so capacities are those of the full
-   trace. Per stratum the misses scale by ``N_g / Q_g`` (``Q_g``: its sampled
+3. SHARDS: the LRU stack runs on the rate-R sample with each object
+   weighted, in the stack distances of the other objects, by
+   ``O1_g / (R2 O_g)`` (``O_g``: its stratum's objects in the rate-R sample,
+   so about ``1/R``); its own distance and admission use its size, so
+   capacities are those of the full trace. MiniSim: the policy runs on the
+   rate-R sample at capacity ``R C``.
+4. Per stratum the misses scale by ``N_g / Q_g`` (``Q_g``: its sampled
    requests): ``hit_ratio = 1 - sum_g N_g / Q_g (Q_g - H_g) / n``; the byte
    and layer hit ratios are the same stratified ratios.
 
@@ -35,14 +37,14 @@ fixed leaves out the noise of the distance scale, so it understates the
 error where that dominates, at large capacities: on 200 samples at R = 0.05
 of a 20,000-object Zipf(0.8) trace, the root mean square error was 1.2, 1.3
 and 1.6 times the mean stated error at 10%, 20% and 40% of the objects, and
-97%, 98% and 94% of the errors lay within 3 stated errors.
+96.5%, 97.5% and 93.5% of the errors lay within 3 stated errors.
 
 Accuracy and cost at R = 0.01 (``python benchmarks/bench_layercache_curve.py``,
 10^7 Zipf(0.8) requests over 10^6 objects, 100 capacities 0.1%..50%, 20
-hash seeds): see the benchmark's docstring and the closing notes; the
-count table holds ~``R2`` x the distinct objects (16 bytes a slot, at most
-half full; counts saturate at 2**32 - 1 requests of one object); the rate-R sample is kept as in classic SHARDS
-(``estimator="shards-adj"``) with each request's hash (8 bytes more).
+hash seeds): see the benchmark's docstring. Memory: the count table holds
+~``R2`` x the distinct objects (16 bytes a slot, at most half full; counts
+saturate at 2**32 - 1 requests of one object); the rate-R sample is kept as
+in the classic estimate, with each request's hash (8 bytes more).
 """
 
 from __future__ import annotations
@@ -60,8 +62,59 @@ MIN_OBJECTS = 5  # stack objects per merged stratum
 _TABLE = 1 << 16  # initial slots (grows by doubling)
 
 
-def stratified_curve(source, caps, rate, seed, warmup, catalog, layered, full_object_only):
-    """The stratified SHARDS curve (module docstring) of a :class:`~layercache.sampling._Source`."""
+def stratified_curve(source, caps, rate, seed, warmup, catalog, layered, full_object_only, policy="lru",
+                     method="shards"):
+    """The stratified curve (module docstring) of a :class:`~layercache.sampling._Source`.
+
+    ``method="shards"``: the weighted LRU stack of the rate-R sample;
+    ``"minisim"``: one simulation of ``policy`` on the sample per capacity,
+    at ``R C``, whose per-request hits the strata expand alike.
+    """
+    sample = _phase_one(source, rate, seed, warmup, catalog, layered, full_object_only)
+    trace, kept_warmup, cells, n_cells = sample.trace, sample.kept_warmup, sample.cells, sample.n_cells
+    if method == "shards":
+        grid, back, hits, layer_hits, bytes_hit = stack_counts(trace, caps, kept_warmup, cells, n_cells,
+                                                               sample.weights)
+    else:
+        from .sampling import _scaled_simulation
+
+        per_cap = [_scaled_simulation(trace, policy, c, rate, kept_warmup, cells, n_cells, layered,
+                                      full_object_only) for c in caps]
+        hits, layer_hits, bytes_hit = (np.stack([p[i] for p in per_cap], axis=1) for i in range(3))
+        back = np.arange(caps.size)
+    layers, volume = _request_volumes(trace)
+    counted_cells = cells[kept_warmup:]
+    g = n_cells // N_GROUPS
+    per_cell = lambda w=None: np.bincount(counted_cells, weights=w, minlength=n_cells).reshape(N_GROUPS, g)  # noqa: E731
+    q, lq, bq = per_cell(), per_cell(layers[kept_warmup:]), per_cell(volume[kept_warmup:])
+    shape = (N_GROUPS, g, -1)
+    h = hits.reshape(shape)
+    lh = layer_hits.reshape(shape)
+    bh = bytes_hit.reshape(shape)
+    big_n = sample.requests  # (N_GROUPS, g) phase-one estimate of each cell's requests
+    estimate = _estimate(big_n, q, h, sample.counted_requests)
+    jackknife = np.array([_estimate(_without(big_n, j) * N_GROUPS / (N_GROUPS - 1), _without(q, j),
+                                    _without(h, j), sample.counted_requests) for j in range(N_GROUPS)])
+    error = np.sqrt((N_GROUPS - 1) / N_GROUPS * ((jackknife - jackknife.mean(axis=0)) ** 2).sum(axis=0))
+    factor = _expansion(big_n.sum(axis=0), q.sum(axis=0))[:, None]
+    byte_est = _ratio(factor, bh.sum(axis=0), bq.sum(axis=0))
+    layer_est = _ratio(factor, lh.sum(axis=0), lq.sum(axis=0))
+    requests, layers_requested, bytes_requested = int(q.sum()), int(lq.sum()), float(bq.sum())
+    rows = [_row(caps[i], policy, trace.mode, requests, int(h[:, :, k].sum()), estimate[k], bytes_requested,
+                 float(bh[:, :, k].sum()), layers_requested, int(lh[:, :, k].sum()), rate,
+                 float(np.sqrt(1.0 - rate) * error[k]), byte_est[k], layer_est[k])
+            for i, k in enumerate(back)]
+    return curve_frame(rows)
+
+
+class _Sample:
+    """The rate-R sample with its strata: ``trace`` (prepared), ``kept_warmup``, ``cells`` (group x label of
+    each request, int64), ``n_cells``, ``weights`` (each request's object weight), ``requests`` (N_GROUPS,
+    labels): the phase-one estimate of each cell's counted requests, ``counted_requests`` of the trace."""
+
+
+def _phase_one(source, rate, seed, warmup, catalog, layered, full_object_only):
+    """One pass: the rate-R sample, and the counts of the rate-R2 objects that stratify it."""
     from .kernels.sample import count_sampled, slots_of
 
     rate2 = min(1.0, COUNT_FACTOR * rate)
@@ -87,35 +140,16 @@ def stratified_curve(source, caps, rate, seed, warmup, catalog, layered, full_ob
         rows = np.empty(int(strata.in_stack.sum()), dtype=np.int64)
         rows[objects] = raw
         catalog = type(catalog)(catalog.layer_sizes[rows], catalog.version_sizes[rows])
-    trace = _prepare_trace(objects, versions, catalog, sizes, layered, full_object_only)
+    out = _Sample()
+    out.trace = _prepare_trace(objects, versions, catalog, sizes, layered, full_object_only)
+    out.kept_warmup = kept_warmup
     labels = strata.label[slots]
-    g = strata.n_labels
-    cells = strata.group[slots] * g + labels
-    _, back, hits, layer_hits, bytes_hit = stack_counts(trace, caps, kept_warmup, cells, N_GROUPS * g,
-                                                        strata.weight[labels])
-    layers, volume = _request_volumes(trace)
-    counted_cells = cells[kept_warmup:]
-    per_cell = lambda w=None: np.bincount(counted_cells, weights=w, minlength=N_GROUPS * g).reshape(N_GROUPS, g)  # noqa: E731
-    q, lq, bq = per_cell(), per_cell(layers[kept_warmup:]), per_cell(volume[kept_warmup:])
-    shape = (N_GROUPS, g, -1)
-    h = hits.reshape(shape)
-    lh = layer_hits.reshape(shape)
-    bh = bytes_hit.reshape(shape)
-    big_n = strata.requests / rate2  # (N_GROUPS, g) phase-one estimate of each cell's requests
-    counted_requests = n - warmup
-    estimate = _estimate(big_n, q, h, counted_requests)
-    jackknife = np.array([_estimate(_without(big_n, j) * N_GROUPS / (N_GROUPS - 1), _without(q, j),
-                                    _without(h, j), counted_requests) for j in range(N_GROUPS)])
-    error = np.sqrt((N_GROUPS - 1) / N_GROUPS * ((jackknife - jackknife.mean(axis=0)) ** 2).sum(axis=0))
-    factor = _expansion(big_n.sum(axis=0), q.sum(axis=0))[:, None]
-    byte_est = _ratio(factor, bh.sum(axis=0), bq.sum(axis=0))
-    layer_est = _ratio(factor, lh.sum(axis=0), lq.sum(axis=0))
-    requests, layers_requested, bytes_requested = int(q.sum()), int(lq.sum()), float(bq.sum())
-    rows = [_row(caps[i], "lru", trace.mode, requests, int(h[:, :, k].sum()), estimate[k], bytes_requested,
-                 float(bh[:, :, k].sum()), layers_requested, int(lh[:, :, k].sum()), rate,
-                 float(np.sqrt(1.0 - rate) * error[k]), byte_est[k], layer_est[k])
-            for i, k in enumerate(back)]
-    return curve_frame(rows)
+    out.n_cells = N_GROUPS * strata.n_labels
+    out.cells = strata.group[slots] * strata.n_labels + labels
+    out.weights = strata.weight[labels]
+    out.requests = strata.requests / rate2
+    out.counted_requests = n - warmup
+    return out
 
 
 class _Strata:
