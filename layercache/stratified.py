@@ -85,7 +85,10 @@ def stratified_curve(source, caps, rate, seed, warmup, catalog, layered, full_ob
     layers, volume = _request_volumes(trace)
     counted_cells = cells[kept_warmup:]
     g = n_cells // N_GROUPS
-    per_cell = lambda w=None: np.bincount(counted_cells, weights=w, minlength=n_cells).reshape(N_GROUPS, g)  # noqa: E731
+
+    def per_cell(weights=None):
+        return np.bincount(counted_cells, weights=weights, minlength=n_cells).reshape(N_GROUPS, g)
+
     q, lq, bq = per_cell(), per_cell(layers[kept_warmup:]), per_cell(volume[kept_warmup:])
     shape = (N_GROUPS, g, -1)
     h = hits.reshape(shape)
