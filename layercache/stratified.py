@@ -121,18 +121,14 @@ def _phase_one(source, rate, seed, warmup, catalog, layered, full_object_only):
     from .kernels.sample import count_sampled, slots_of
 
     rate2 = min(1.0, COUNT_FACTOR * rate)
-    base = np.uint64(_limit(rate))
     table, used, n, kept_warmup, kept = np.zeros(2 * _TABLE, np.uint64), 0, 0, 0, []
-    log = np.empty(0, np.uint64)  # the chunk's phase-one hashes (a buffer reused from chunk to chunk)
     for ids, versions, sizes in source.chunks():
-        pos, table, used, log, logged = count_sampled(_ids(ids), int(seed), _limit(rate2), n, warmup, table, used,
-                                                      log, 0)
-        in_sample = (log[:logged] >> np.uint64(11)) < base  # the rate-R sample within phase one
-        pos = pos[in_sample]
+        pos, keys, table, used = count_sampled(_ids(ids), int(seed), _limit(rate), _limit(rate2), n, warmup, table,
+                                               used)
         kept_warmup += int(np.searchsorted(pos, max(0, warmup - n)))
         n += ids.size
         kept.append((ids[pos], None if versions is None else versions[pos], None if sizes is None else sizes[pos],
-                     log[:logged][in_sample]))
+                     keys))
     warmup = _check_warmup(warmup, n)
     raw, versions, sizes, keys = (None if not kept or kept[0][k] is None else np.concatenate([c[k] for c in kept])
                                   for k in range(4))

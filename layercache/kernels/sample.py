@@ -127,15 +127,16 @@ def _rehashed(table):
 
 
 @njit(cache=True)
-def count_sampled(ids, seed, limit, first, warmup, table, used, log, logged):
-    """Positions of the requests whose id is sampled, their hashes, and every sampled id's request count.
+def count_sampled(ids, seed, limit, count_limit, first, warmup, table, used):
+    """The requests of the ids sampled at one rate, and the request counts of those sampled at a larger one.
 
     Parameters
     ----------
     ids : int64 or uint64 array, shape (n,)
         One chunk of the trace; its first request is request ``first`` of the trace.
-    limit : int
-        Sampling bound on ``z >> 11`` (``ceil(rate * 2**53)``).
+    limit, count_limit : int
+        Sampling bounds on ``z >> 11`` (``ceil(rate * 2**53)``): the sample,
+        and the (larger) sample whose ids are counted.
     warmup : int
         Requests of the trace before it count in the requests only, not in
         the requests after the warm-up.
@@ -143,59 +144,60 @@ def count_sampled(ids, seed, limit, first, warmup, table, used, log, logged):
         Count table carried from chunk to chunk (see ``_WIDTH``).
     used : int
         Occupied slots.
-    log : uint64, shape (m,); logged : int
-        The hash ``z`` of every sampled request so far (``log[:logged]``),
-        carried from chunk to chunk.
 
     Returns
     -------
-    (positions, table, used, log, logged)
-        Positions in the chunk (int64, in order), the table (a new one,
-        twice the size, whenever it would pass half full) and the log (a new
-        one when it fills).
+    (positions, hashes, table, used)
+        Positions in the chunk (int64, in order) of the sampled requests and
+        their ids' hashes ``z`` (uint64), and the table (a new one, twice the
+        size, whenever it would pass half full).
     """
     offset = _offset(seed)
     bound = np.uint64(limit)
+    count_bound = np.uint64(count_limit)
     n = ids.size
     out = np.empty(int(limit * _SCALE * n * 1.25) + 2 * _BLOCK, dtype=np.int64)
-    if log.size < logged + out.size:
-        log = _grown(log, logged + out.size)
+    keys = np.empty(out.size, dtype=np.uint64)
     hashes = np.empty(_BLOCK, dtype=np.uint64)
+    members = np.empty(_BLOCK, dtype=np.int64)
     count = 0
     for lo in range(0, n, _BLOCK):
         m = min(_BLOCK, n - lo)
         if count + m > out.size:  # room for the whole block
             out = _grown(out, 2 * out.size)
-            log = _grown(log, logged + out.size)
+            keys = _grown(keys, out.size)
         while 2 * (used + m) > table.size // _WIDTH:
             table = _rehashed(table)
         _hash_block(ids[lo:lo + m], offset, hashes)
-        start = count
-        count = _scan_block(hashes, m, lo, bound, out, count)
-        used = _count_block(hashes, lo, out, start, count, first, warmup, table, used, log, logged)
-    return out[:count].copy(), table, used, log, logged + count
+        k = _scan_block(hashes, m, 0, count_bound, members, 0)
+        count, used = _count_block(hashes, members, k, lo, bound, first, warmup, table, used, out, keys, count)
+    return out[:count].copy(), keys[:count].copy(), table, used
 
 
 @njit(cache=True)
-def _count_block(hashes, lo, out, start, stop, first, warmup, table, used, log, logged):
-    """Count the sampled requests ``out[start:stop]`` of a block in the table; log their hashes.
+def _count_block(hashes, members, k, lo, bound, first, warmup, table, used, out, keys, count):
+    """Count the block's requests ``members[:k]`` (offsets in it) in the table; append the sampled ones.
 
     Their slots are prefetched first, so the table's cache misses overlap.
-    Returns the occupied slots.
+    Returns ``(count, used)``.
     """
-    for k in range(start, stop):
-        prefetch(table, _WIDTH * _home(table, hashes[out[k] - lo]))
-    for k in range(start, stop):
-        z = hashes[out[k] - lo]
+    for j in range(k):
+        prefetch(table, _WIDTH * _home(table, hashes[members[j]]))
+    for j in range(k):
+        z = hashes[members[j]]
         record = _WIDTH * _find(table, z)
         if table[record + 1] == 0:
             table[record] = z
             used += 1
         counts = table[record + 1]
+        t = lo + members[j]
         if (counts & _FULL) != _FULL:
-            table[record + 1] = counts + (_ONE_BOTH if first + out[k] >= warmup else np.uint64(1))
-        log[logged + k] = z
-    return used
+            table[record + 1] = counts + (_ONE_BOTH if first + t >= warmup else np.uint64(1))
+        if (z >> _SHIFT) < bound:
+            out[count] = t
+            keys[count] = z
+            count += 1
+    return count, used
 
 
 @njit(cache=True)

@@ -11,28 +11,31 @@ from layercache.simulation import _prepare_trace
 
 
 @pytest.mark.parametrize("chunk", [7, 1000, 50_000])
-def test_count_table_counts_every_sampled_id_and_logs_its_slot(chunk):
+def test_count_table_counts_every_counted_id_and_returns_the_sample(chunk):
     rng = np.random.default_rng(4)
     ids = rng.integers(0, 5000, 50_000).astype(np.uint64) * np.uint64(2**40 + 13)  # sparse 64-bit ids
-    rate, warmup, seed = 0.3, 12_345, 7
-    table, used, log, logged, positions = np.zeros(2 * 4, np.uint64), 0, np.empty(0, np.uint64), 0, []
+    rate, count_rate, warmup, seed = 0.1, 0.3, 12_345, 7
+    table, used, positions, hashes = np.zeros(2 * 4, np.uint64), 0, [], []
     for lo in range(0, ids.size, chunk):  # a 4-slot table: it grows many times
-        pos, table, used, log, logged = count_sampled(ids[lo:lo + chunk], seed, _limit(rate), lo, warmup,
-                                                      table, used, log, logged)
+        pos, keys, table, used = count_sampled(ids[lo:lo + chunk], seed, _limit(rate), _limit(count_rate), lo, warmup,
+                                               table, used)
         positions.append(pos + lo)
-    positions = np.concatenate(positions)
-    sampled = spatial_hash(ids, seed) < rate
-    assert np.array_equal(positions, np.flatnonzero(sampled))
+        hashes.append(keys)
+    positions, hashes = np.concatenate(positions), np.concatenate(hashes)
+    unit = spatial_hash(ids, seed)
+    assert np.array_equal(positions, np.flatnonzero(unit < rate))
+    assert np.array_equal((hashes >> np.uint64(11)) * 2.0 ** -53, unit[positions])  # each request's id hash
+    counted = unit < count_rate
     records = table.reshape(-1, 2)
-    assert used == np.count_nonzero(records[:, 1]) == np.unique(ids[sampled]).size
-    logged_keys = log[:logged]  # every logged hash has its slot
-    assert np.array_equal(records[slots_of(table, logged_keys), 0], logged_keys)
-    assert np.unique(logged_keys).size == used
-    first_of = {key: ids[p] for key, p in zip(logged_keys[::-1], positions[::-1])}
-    values, totals = np.unique(ids[sampled], return_counts=True)
-    after = dict(zip(*np.unique(ids[sampled & (np.arange(ids.size) >= warmup)], return_counts=True)))
+    assert used == np.count_nonzero(records[:, 1]) == np.unique(ids[counted]).size
+    assert np.array_equal(records[slots_of(table, hashes), 0], hashes)  # every sampled id is in the table
+    first_of = {}
+    for t in np.flatnonzero(counted):  # splitmix is a bijection: a hash names one id
+        first_of.setdefault(int((unit[t] * 2.0 ** 53)), ids[t])
+    values, totals = np.unique(ids[counted], return_counts=True)
+    after = dict(zip(*np.unique(ids[counted & (np.arange(ids.size) >= warmup)], return_counts=True)))
     for slot in np.flatnonzero(records[:, 1]):
-        ident = first_of[records[slot, 0]]
+        ident = first_of[int(records[slot, 0] >> np.uint64(11))]
         assert records[slot, 1] & np.uint64(2**32 - 1) == totals[np.searchsorted(values, ident)]
         assert records[slot, 1] >> np.uint64(32) == after.get(ident, 0)
 
