@@ -11,9 +11,11 @@ On one IRM Zipf(0.8) trace, in this process: a 100-point exact LRU curve
 (target: at most 3x its time, so >= 30x faster than 100 simulations) and
 against one libCacheSim LRU run (x100 for a curve; target >= 100x); the same
 for Layered LRU on a 4-layer trace (uniform versions); SHARDS at rate 0.01
-against the exact curve (target: mean absolute error <= 0.005 over the 100
-capacities, reported for 10 hash seeds since it depends on which objects
-are sampled; >= 10x faster). Every curve point is also checked against ``simulate`` at three
+against the exact curve, with the stratified estimator (the default) and
+classic SHARDS-adj (target: mean absolute error <= 0.005 over the 100
+capacities, reported for 20 hash seeds since it depends on which objects
+are sampled; >= 10x faster); MiniSim's error for S3-FIFO with both
+estimators. Every curve point is also checked against ``simulate`` at three
 capacities. Times are CPU seconds (``time.process_time``), the fastest of
 ``--repeat`` runs; JIT compilation happens before timing.
 """
@@ -30,7 +32,7 @@ import numpy as np
 import layercache as lc
 
 
-SHARDS_SEEDS = 10
+SHARDS_SEEDS = 20
 
 
 def _best(fn, repeat):
@@ -87,20 +89,29 @@ def speed(n_req, n_obj, repeat):
           f"100 simulations / curve = {100 * t_sim / t_curve:.0f}x (>= 30x); "
           f"100 libCacheSim runs / curve = {100 * t_lcs / t_curve:.0f}x (>= 100x)")
 
-    t_sh, _ = _best(lambda: lc.hit_ratio_curve(objects, capacities=caps, method="shards", rate=0.01), repeat)
-    errors, stated = [], []
-    for seed in range(SHARDS_SEEDS):  # the error depends on which objects the hash samples: several samples
-        shards = lc.hit_ratio_curve(objects, capacities=caps, method="shards", rate=0.01, seed=seed)
-        errors.append(np.abs(shards["hit_ratio"].to_numpy() - exact["hit_ratio"].to_numpy()))
-        stated.append(shards["hit_ratio_error"].to_numpy())
-    errors, stated = np.array(errors), np.array(stated)
-    mae = errors.mean(axis=1)
     big = caps * 0.01 >= 100
-    print(f"SHARDS rate 0.01: {t_sh:.3f} s, exact curve / SHARDS = {t_curve / t_sh:.1f}x (target >= 10x)")
-    print(f"      MAE over the 100 capacities, {SHARDS_SEEDS} hash seeds: mean {mae.mean():.4f}, median "
-          f"{np.median(mae):.4f}, min {mae.min():.4f}, max {mae.max():.4f} (target <= 0.005); "
-          f"mean {errors[:, big].mean():.4f} where the scaled cache holds >= 100 objects "
-          f"(capacity >= 1%), {errors[:, ~big].mean():.4f} below; mean stated error {stated.mean():.4f}")
+    for estimator in ("stratified", "classic"):
+        shards = lambda seed=0: lc.hit_ratio_curve(objects, capacities=caps, method="shards", rate=0.01,  # noqa: E731
+                                                   seed=seed, estimator=estimator)
+        shards()
+        t_sh, _ = _best(shards, repeat)
+        errors, stated = [], []
+        for seed in range(SHARDS_SEEDS):  # the error depends on which objects the hash samples: several samples
+            frame = shards(seed)
+            errors.append(np.abs(frame["hit_ratio"].to_numpy() - exact["hit_ratio"].to_numpy()))
+            stated.append(frame["hit_ratio_error"].to_numpy())
+        errors, stated = np.array(errors), np.array(stated)
+        mae = errors.mean(axis=1)
+        print(f"SHARDS rate 0.01, estimator {estimator!r}: {t_sh:.3f} s, exact curve / SHARDS = {t_curve / t_sh:.1f}x "
+              f"(target >= 10x)")
+        print(f"      MAE over the 100 capacities, {SHARDS_SEEDS} hash seeds: mean {mae.mean():.4f}, median "
+              f"{np.median(mae):.4f}, 90th percentile {np.quantile(mae, 0.9):.4f}, max {mae.max():.4f} "
+              f"(target <= 0.005); mean {errors[:, big].mean():.4f} where the scaled cache holds >= 100 objects "
+              f"(capacity >= 1%), {errors[:, ~big].mean():.4f} below; mean stated error {stated.mean():.4f}, "
+              f"errors within 2 / 3 stated errors: {np.mean(errors <= 2 * stated):.2f} / "
+              f"{np.mean(errors <= 3 * stated):.2f}")
+
+    minisim_accuracy(objects, n_obj)
 
     objs4, vers4 = lc.irm_trace(lc.zipf_popularity(n_obj, 0.8), lc.version_profile(4), n_req, seed=1)
     cat = lc.Catalog.unit(n_obj, 4)
@@ -112,6 +123,18 @@ def speed(n_req, n_obj, repeat):
     _check_points(exact4, caps4, objects=objs4, versions=vers4, catalog=cat)
     print(f"LLRU  L=4: one simulate {t_sim4:.3f} s, exact 100-point curve {t_curve4:.3f} s: "
           f"{t_curve4 / t_sim4:.2f}x one simulate (target <= 3x), {100 * t_sim4 / t_curve4:.0f}x faster than 100")
+
+
+def minisim_accuracy(objects, n_obj, policy="s3fifo", seeds=10):
+    """MiniSim's error at rate 0.01 with both estimators, against one simulation per capacity."""
+    caps = np.linspace(0.01, 0.5, 20) * n_obj  # a scaled cache of >= 100 objects
+    exact = lc.hit_ratio_curve(objects, capacities=caps, policy=policy)["hit_ratio"].to_numpy()
+    for estimator in ("stratified", "classic"):
+        mae = np.array([np.abs(lc.hit_ratio_curve(objects, capacities=caps, policy=policy, method="minisim", rate=0.01,
+                                                  seed=seed, estimator=estimator)["hit_ratio"].to_numpy()
+                               - exact).mean() for seed in range(seeds)])
+        print(f"MiniSim {policy} rate 0.01, estimator {estimator!r}, 20 capacities 1%..50%, {seeds} hash seeds: MAE "
+              f"mean {mae.mean():.4f}, median {np.median(mae):.4f}, max {mae.max():.4f}")
 
 
 def _rss():

@@ -23,18 +23,21 @@ def _capacities(args, working_set):
 def cmd_simulate(args):
     import pandas as pd
 
-    from .experiments import load_trace
     from .simulation import simulate
+    from .streaming import stream_trace
 
-    ids, sizes, working_set = load_trace(args.trace, _FORMATS[args.format], args.byte)
-    if args.warmup > ids.size:
-        raise ValueError(f"--warmup must be at most the trace length {ids.size}, got {args.warmup}")
-    rows = []
-    for policy in args.policy:
-        for capacity in _capacities(args, working_set):
-            res = simulate(ids, policy=policy, capacity=capacity, sizes=sizes, warmup=args.warmup)
-            rows.append({"policy": policy, "capacity": capacity, "requests": res.requests, "hits": res.hits,
-                         "hit_ratio": res.hit_ratio, "byte_hit_ratio": res.byte_hit_ratio})
+    # staged on disk and simulated window by window: traces larger than memory work
+    with stream_trace(args.trace, _FORMATS[args.format]) as staged:
+        if args.warmup > staged.n_requests:
+            raise ValueError(f"--warmup must be at most the trace length {staged.n_requests}, got {args.warmup}")
+        capacities = _capacities(args, staged.working_set(sizes=args.byte))
+        rows = []
+        for policy in args.policy:
+            for capacity in capacities:
+                res = simulate(staged, policy=policy, capacity=capacity, sizes="trace" if args.byte else None,
+                               warmup=args.warmup)
+                rows.append({"policy": policy, "capacity": capacity, "requests": res.requests, "hits": res.hits,
+                             "hit_ratio": res.hit_ratio, "byte_hit_ratio": res.byte_hit_ratio})
     table = pd.DataFrame(rows)
     cli.emit(table, args)
     if args.plot:
@@ -94,7 +97,9 @@ def parser():
                          description="Simulate cache policies on a trace (libCacheSim oracleGeneral, plain or "
                                      ".zst; CSV of time,id,size; numpy) at one or more cache sizes. Prints one "
                                      "row per policy and size: capacity, requests, hits, hit_ratio, "
-                                     "byte_hit_ratio.")
+                                     "byte_hit_ratio. The trace is streamed: staged once in $TMPDIR (about "
+                                     "12 bytes per request) and simulated window by window, so traces larger "
+                                     "than memory work.")
     sim.add_argument("trace", metavar="TRACE", help="trace file")
     sim.add_argument("--format", choices=list(_FORMATS), default="auto",
                      help="trace format (default auto: from the file name)")

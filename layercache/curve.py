@@ -96,7 +96,7 @@ def hit_ratio_curve(objects, versions=None, *, policy: str = "lru", capacities, 
         ``"shards"`` (LRU only) and ``"minisim"`` (any policy): spatially
         sampled curves, see :func:`layercache.sampled_curve`, which also
         takes a trace file; ``sampling`` passes ``rate``, ``sample_size``,
-        ``seed`` there.
+        ``seed`` and ``estimator`` there.
 
     Returns
     -------
@@ -177,6 +177,16 @@ def _item_tables(trace):
     return sizes, sizes, np.array(cat.version_sizes.ravel(), dtype=np.float64)
 
 
+def _weighted(trace, item_sizes, weights):
+    """Item sizes with each object's multiplied by its weight (``item_sizes`` itself if ``weights`` is None)."""
+    if weights is None:
+        return item_sizes
+    n_objects = item_sizes.size // (1 if trace.mode in ("flat", "full") else trace.n_layers)
+    per_object = np.zeros(n_objects)
+    per_object[trace.objects] = weights
+    return item_sizes * (per_object if trace.mode in ("flat", "full") else np.repeat(per_object, trace.n_layers))
+
+
 def requested_totals(trace, warmup):
     """(requests, layers requested, bytes requested) of the counted requests."""
     objects = trace.objects[warmup:]
@@ -218,17 +228,23 @@ def stack_frame(trace, caps, warmup):
     return curve_frame(rows)
 
 
-def stack_counts(trace, caps, warmup, groups=None, n_groups=1):
+def stack_counts(trace, caps, warmup, groups=None, n_groups=1, weights=None):
     """LRU hits of a prepared trace at every capacity, in one pass per admission group.
 
     Returns ``(grid, back, hits, layer_hits, bytes_hit)``: the sorted distinct
     capacities, the index into ``grid`` of each of ``caps``, and arrays of
     shape (n_groups, len(grid)) (rows: the ``groups`` of the requests, int64,
     default all 0). ``layer_hits`` equals ``hits`` outside layered mode.
+    ``weights`` (float64, shape (n,), one value per object): a request's
+    object weighs ``weight`` times its size in the stack distances of the
+    *other* items (a sampled object standing for ``weight`` objects of the
+    full trace); its own distance, its admission and ``bytes_hit`` use its
+    size.
     """
     from .kernels.stack import single_pass, stack_pass
 
-    item_sizes, thresholds, version_sizes = _item_tables(trace)
+    own_sizes, thresholds, version_sizes = _item_tables(trace)
+    item_sizes = _weighted(trace, own_sizes, weights)
     n_items = item_sizes.size
     if n_items >= _INT32_MAX:
         raise ValueError(f"at most 2**31 - 2 cacheable items are supported, this trace needs {n_items}")
@@ -264,7 +280,8 @@ def stack_counts(trace, caps, warmup, groups=None, n_groups=1):
             single_pass(mode_code, trace.objects, trace.versions, trace.n_layers, grid, int(first), int(stop), lookup,
                         warmup, groups, last, weight, live, tree, counts, hits)
             continue
-        stack_pass(mode_code, trace.objects, trace.versions, trace.n_layers, item_sizes, checked, version_sizes,
+        stack_pass(mode_code, trace.objects, trace.versions, trace.n_layers, item_sizes, own_sizes, checked,
+                   version_sizes,
                    admit_limit, grid, int(first), int(stop), lookup, warmup, groups, last, weight, live, tree, counts,
                    hits, layer_hits, bytes_hit)
     hits, layer_hits, bytes_hit = (_cumulate(a.reshape(n_groups, k), starts, stops)

@@ -35,11 +35,12 @@ def _slot(key, shift):
 
 
 @njit(cache=True)
-def _remap_kernel(ids, start, out, keys, vals, shift, originals, count, limit):
-    """Map ``ids[start:]`` into ``out``; stop early when ``count`` reaches ``limit``.
+def _remap_kernel(ids, start, out, keys, vals, shift, originals, count, limit, full):
+    """Map ``ids[start:]`` into ``out``; stop early when ``count`` reaches ``limit``, unless ``full``.
 
     ``keys.size`` is ``2**(64 - shift)``. Returns (position reached, new count). New ids get ``count, count + 1, ...``
-    and are appended to ``originals``.
+    and are appended to ``originals``. Once ``count`` reaches ``limit``, a ``full`` table gives new ids -1 (and
+    does not add them) instead of stopping.
     """
     mask = np.uint64(keys.size - 1)
     n = ids.size
@@ -54,7 +55,10 @@ def _remap_kernel(ids, start, out, keys, vals, shift, originals, count, limit):
             v = vals[h]
             if v == _EMPTY:
                 if count >= limit:
-                    return k, count
+                    if not full:
+                        return k, count
+                    out[k] = -1
+                    break
                 keys[h] = key
                 vals[h] = count
                 originals[count] = key
@@ -177,21 +181,45 @@ class IdRemapper:
                 f"got {out.dtype} of shape {out.shape}"
             )
         id_limit = int(np.iinfo(self.dtype).max) + 1
+        if self._map(keys, out, id_limit, False) < keys.size:
+            raise ValueError(
+                f"more than {id_limit - 1} distinct ids do not fit dtype {self.dtype}; "
+                "use IdRemapper(dtype=numpy.int64)"
+            )
+        return out
+
+    def map_or_spill(self, ids, max_ids: int) -> np.ndarray:
+        """Map ``ids`` while the table holds fewer than ``max_ids`` ids; -1 for new ids after that.
+
+        The table never grows past what ``max_ids`` ids need; the ids
+        marked -1 are not added (:class:`layercache.spill_remap.SpillingRemapper`
+        numbers them on disk).
+
+        Returns
+        -------
+        numpy.ndarray, shape (n,), ``self.dtype``
+        """
+        keys = _as_uint64_ids(ids)
+        out = np.empty(keys.size, dtype=self.dtype)
+        self._map(keys, out, min(int(max_ids), int(np.iinfo(self.dtype).max) + 1), True)
+        return out
+
+    def _map(self, keys, out, id_limit: int, spill: bool) -> int:
+        """Map ``keys`` into ``out`` while at most ``id_limit`` distinct ids; return the position reached.
+
+        With ``spill``, new ids past ``id_limit`` get -1 and the whole of ``keys`` is mapped.
+        """
         pos = 0
         # uint64 wrap-around in the hash is intended; silence numpy when run without JIT
         with np.errstate(over="ignore"):
             while True:
-                limit = min(self._vals.size // 2, id_limit)
+                full = spill and id_limit <= self._vals.size // 2
+                limit = id_limit if full else min(self._vals.size // 2, id_limit)
                 pos, self._count = _remap_kernel(
-                    keys, pos, out, self._keys, self._vals, self._shift, self._originals, self._count, limit
+                    keys, pos, out, self._keys, self._vals, self._shift, self._originals, self._count, limit, full
                 )
-                if pos == keys.size:
-                    return out
-                if self._count >= id_limit:
-                    raise ValueError(
-                        f"more than {id_limit - 1} distinct ids do not fit dtype {self.dtype}; "
-                        "use IdRemapper(dtype=numpy.int64)"
-                    )
+                if pos == keys.size or self._count >= id_limit:
+                    return pos
                 self._allocate(2 * self._vals.size)
 
 

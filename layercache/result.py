@@ -46,7 +46,8 @@ class SimulationResult:
     per_request : numpy.ndarray or None
         With ``per_request=True`` in :func:`layercache.simulate`: int8, shape
         (len(trace),), the number of the request's items served from the cache
-        (layers in layered mode, else 0 or 1), warm-up requests included.
+        (layers in layered mode, else 0 or 1), warm-up requests included; a
+        read-only :class:`numpy.memmap` for a streamed trace.
     """
 
     policy: str

@@ -326,9 +326,13 @@ def simulate(
     bypass : bool
         Belady only: do not admit an item needed later than everything it
         would displace (default: demand paging, as libCacheSim).
-    per_request : bool
+    per_request : bool or str or os.PathLike
         Also return the number of items served per request (see
-        :class:`~layercache.SimulationResult`).
+        :class:`~layercache.SimulationResult`). A streamed trace writes
+        them to a file-backed array (a read-only :class:`numpy.memmap` of
+        an ``.npy`` file): at this path, or with True in the directory of
+        the :class:`~layercache.StagedTrace` (deleted with it; a path or
+        iterator staged by this call needs a path here).
     options : dict, optional
         Parameters of a queue policy, default libCacheSim's (:data:`POLICY_OPTIONS`):
         clock ``n_bit_counter`` (1), ``init_freq`` (0); s3fifo
@@ -376,11 +380,15 @@ def _simulate(objects, versions, policy, capacity, catalog, sizes, layered, warm
     if is_stream_source(objects):
         from .stream_simulation import simulate_stream
 
-        if versions is not None or catalog is not None or per_request:
+        if versions is not None or catalog is not None:
             raise ValueError("a streamed trace (a path, an iterator of chunks or a StagedTrace) carries its versions "
-                             "and catalog (stream_trace(chunks, catalog=...)); per_request needs in-memory arrays")
+                             "and catalog (stream_trace(chunks, catalog=...))")
         return simulate_stream(objects, policy=policy, capacity=capacity, sizes=sizes, layered=layered,
-                               warmup=warmup, full_object_only=full_object_only, bypass=bypass, params=params)
+                               warmup=warmup, full_object_only=full_object_only, bypass=bypass, params=params,
+                               per_request=per_request)
+    if not isinstance(per_request, (bool, np.bool_)):
+        raise ValueError(f"per_request must be True or False for in-memory arrays (a file path applies to streamed "
+                         f"traces), got {per_request!r}")
     trace = _prepare_trace(objects, versions, catalog, sizes, layered, full_object_only)
     mode, objects, versions, n_layers, req_sizes = trace.mode, trace.objects, trace.versions, trace.n_layers, trace.req_sizes
     n = objects.shape[0]

@@ -8,6 +8,9 @@ crosses a window boundary and how layered requests are run.
 
 from __future__ import annotations
 
+import os
+import tempfile
+
 import numpy as np
 
 from .streaming import _INT32_MAX, StagedTrace, stream_trace
@@ -15,19 +18,42 @@ from .streaming import _INT32_MAX, StagedTrace, stream_trace
 __all__ = ["simulate_stream"]
 
 
-def simulate_stream(source, *, policy, capacity, sizes, layered, warmup, full_object_only, bypass, params):
+def simulate_stream(source, *, policy, capacity, sizes, layered, warmup, full_object_only, bypass, params,
+                    per_request=False):
     """:func:`layercache.simulate` of a streamed trace (arguments validated there).
 
     Returns (SimulationResult, final state).
     """
-    args = (policy, capacity, sizes, layered, warmup, full_object_only, bypass, params)
+    is_path = isinstance(per_request, (str, os.PathLike))
+    if not (is_path or isinstance(per_request, (bool, np.bool_))):
+        raise ValueError(f"per_request must be a bool or a file path, got {type(per_request).__name__}")
+    if not is_path and per_request and not isinstance(source, StagedTrace):
+        raise ValueError("per_request=True keeps its file in a StagedTrace's directory: stage the trace with "
+                         "stream_trace() first, or give per_request a file path")
+    args = (policy, capacity, sizes, layered, warmup, full_object_only, bypass, params, per_request)
     if isinstance(source, StagedTrace):
         return _simulate_staged(source, *args)
     with stream_trace(source) as staged:
         return _simulate_staged(staged, *args)
 
 
-def _simulate_staged(staged: StagedTrace, policy, capacity, sizes, layered, warmup, full_object_only, bypass, params):
+def _per_request_file(staged: StagedTrace, per_request):
+    """The file-backed int8 array (an ``.npy`` file) the windows' per-request outcomes go to, or None."""
+    if isinstance(per_request, (str, os.PathLike)):
+        path = os.fspath(per_request)
+    elif per_request:
+        fd, path = tempfile.mkstemp(prefix="per_request-", suffix=".npy", dir=staged.directory)
+        os.close(fd)
+    else:
+        return None
+    if staged.n_requests == 0:  # a memory map cannot be empty
+        np.save(path, np.zeros(0, dtype=np.int8))
+        return np.load(path)
+    return np.lib.format.open_memmap(path, mode="w+", dtype=np.int8, shape=(staged.n_requests,))
+
+
+def _simulate_staged(staged: StagedTrace, policy, capacity, sizes, layered, warmup, full_object_only, bypass, params,
+                     per_request):
     from .kernels import driver
     from .kernels.state import RECENCY_POLICIES, new_state
     from .simulation import _MODES, POLICIES, _check_warmup, _item_tables
@@ -67,6 +93,7 @@ def _simulate_staged(staged: StagedTrace, policy, capacity, sizes, layered, warm
     unit = not use_sizes and item_sizes.size == 0
     run = driver.RUNNERS[POLICIES.index(policy)]
     state = None if recency else new_state(n_items, policy, unit_sizes=unit, params=params)
+    outcomes = _per_request_file(staged, per_request)
     none_i8 = np.empty(0, dtype=np.int8)
     uses = np.zeros(n_layers, dtype=np.int64)
     counts, volumes = np.zeros(4, dtype=np.int64), np.zeros(2)
@@ -82,26 +109,32 @@ def _simulate_staged(staged: StagedTrace, policy, capacity, sizes, layered, warm
         elif recency:
             state, objects, versions, req_sizes, head = _recency_window(state, run_mode, n_layers, objects, versions,
                                                                         req_sizes)
-        record = np.zeros(objects.size, dtype=np.int8) if expanded else none_i8
+        record = np.zeros(objects.size, dtype=np.int8) if expanded or outcomes is not None else none_i8
         run(run_mode, objects, versions, n_layers, item_sizes, spans, version_sizes, req_sizes, capacity,
             head if expanded else head + window_warmup, nexts, bool(bypass), state, record, uses, counts, volumes)
+        served = record[head:]
         if expanded:
-            _layered_counts(record[head:], objects[head:], versions[head:], requested, window_warmup, n_layers,
-                            item_sizes, counts, volumes)
+            served = _layered_counts(record[head:], objects[head:], versions[head:], requested, window_warmup,
+                                     n_layers, item_sizes, counts, volumes)
+        if outcomes is not None:
+            outcomes[start: start + served.size] = served
         total_counts += counts
         total_volumes += volumes
     if state is None:  # empty trace
         state = new_state(n_items, policy, unit_sizes=unit, params=params)
-    return _result(policy, mode, capacity, total_counts, total_volumes), state
+    if isinstance(outcomes, np.memmap):
+        outcomes.flush()
+        outcomes = np.load(outcomes.filename, mmap_mode="r")  # read-only from here
+    return _result(policy, mode, capacity, total_counts, total_volumes, outcomes), state
 
 
-def _result(policy, mode, capacity, counts, volumes):
+def _result(policy, mode, capacity, counts, volumes, per_request):
     from .result import SimulationResult
 
     return SimulationResult(
         policy=policy, mode=mode, capacity=capacity, requests=int(counts[0]), hits=int(counts[1]),
         layers_requested=int(counts[2]), layers_hit=int(counts[3]), bytes_requested=float(volumes[0]),
-        bytes_hit=float(volumes[1]), per_request=None,
+        bytes_hit=float(volumes[1]), per_request=per_request,
     )
 
 
@@ -114,11 +147,15 @@ def _expand_layers(objects, versions):
 
 
 def _layered_counts(hit, objects, layers, requested, warmup, n_layers, item_sizes, counts, volumes):
-    """The driver's counts of layered requests from their accesses' hits (``hit``: 0/1 per access)."""
+    """The driver's counts of layered requests from their accesses' hits (``hit``: 0/1 per access).
+
+    Returns the layers served of each request (int8, warm-up included), as the driver's per-request record.
+    """
     k = requested.astype(np.int64)
     first = np.cumsum(k) - k
     counted = slice(warmup, None)
-    n_hit = np.add.reduceat(hit.astype(np.int64), first)[counted] if hit.size else np.zeros(0, dtype=np.int64)
+    served = np.add.reduceat(hit.astype(np.int64), first) if hit.size else np.zeros(k.size, dtype=np.int64)
+    n_hit = served[counted]
     if item_sizes.size:
         size = item_sizes[objects.astype(np.int64) * n_layers + layers - 1]
         bytes_requested = np.add.reduceat(size, first)[counted].sum() if hit.size else 0.0
@@ -127,6 +164,7 @@ def _layered_counts(hit, objects, layers, requested, warmup, n_layers, item_size
         bytes_requested, bytes_hit = k[counted].sum(), n_hit.sum()
     counts[:] = (k[counted].size, np.count_nonzero(n_hit == k[counted]), k[counted].sum(), n_hit.sum())
     volumes[:] = (bytes_requested, bytes_hit)
+    return served.astype(np.int8)
 
 
 def _recency_window(state, mode, n_layers, objects, versions, req_sizes):

@@ -2,16 +2,17 @@
 
 A trace file (any format :func:`layercache.iter_trace_chunks` reads) or an
 iterator of chunks is first *staged* (:func:`stream_trace`): one pass over
-the source writes dense ids (a classic trace's raw ids remapped by an
-:class:`~layercache.IdRemapper`, memory proportional to the distinct
-objects) and the request sizes, or a versioned trace's versions, to files in
+the source writes dense ids (a classic trace's raw ids remapped by a
+:class:`~layercache.spill_remap.SpillingRemapper`: an in-memory table for
+the first 2**22 distinct objects, partition files on disk past that, so
+that staging's memory stays bounded) and the request sizes, or a versioned trace's versions, to files in
 a temporary directory. Each simulation then reads those files in windows of
 ``chunk_requests`` requests and runs the same jitted driver as
 :func:`layercache.simulate` on each window
 (:mod:`layercache.stream_simulation`), with the cache state kept across
 windows and the counts summed, so the hits are those of the in-memory run,
 request for request. Memory: the cache state (per-item arrays), the
-remapper's table while staging, and one window -- never the trace.
+remapper's bounded table while staging, and one window -- never the trace.
 
 How each policy's state crosses a window boundary:
 
@@ -40,6 +41,11 @@ How each policy's state crosses a window boundary:
 Size-0 requests are handled by the readers' ``zero_sizes`` choice before
 staging, exactly as in memory, so Belady's next uses are those of the trace
 after that choice.
+
+Per-request outcomes (``per_request``) are written window by window to a
+file-backed ``.npy`` array (:mod:`layercache.stream_simulation`), the
+windows' records without their LRU/FIFO head; in layered mode the
+per-access hits summed per request.
 """
 
 from __future__ import annotations
@@ -72,7 +78,9 @@ class StagedTrace:
     n_objects : int
         Distinct objects (classic traces) or the catalog's objects.
     original_ids : numpy.ndarray, shape (n_objects,), uint64, or None
-        Classic traces: raw id of each dense id (first-appearance order).
+        Classic traces: raw id of each dense id (first-appearance order for
+        the first 2**22 distinct ids, see :mod:`layercache.spill_remap` for
+        the rest; then a read-only :class:`numpy.memmap` of a staged file).
         None for a versioned trace (its ids are the catalog's).
     catalog : Catalog or None
         A versioned trace's catalog; None for a classic trace.
@@ -161,6 +169,26 @@ class StagedTrace:
                 out.tofile(dst)
         partial.rename(path)  # complete files only: an interrupted pass is redone
         return dtype
+
+    def working_set(self, sizes: bool = False) -> float:
+        """Distinct objects, or with ``sizes`` the bytes of the distinct objects (each at its first request).
+
+        What :func:`layercache.experiments.load_trace` gives for the same
+        trace in memory: capacities given as fractions of it agree. One pass
+        over the staged windows for ``sizes`` (a flag per object in memory).
+        """
+        if not sizes:
+            return float(self.n_objects)
+        if not self.has_sizes:
+            raise ValueError("the bytes of the working set need a classic trace with sizes")
+        seen = np.zeros(self.n_objects, dtype=bool)
+        total = 0.0
+        for _, objects, _, req_sizes, _ in self.windows(True):
+            distinct, first = np.unique(objects, return_index=True)
+            new = ~seen[distinct]
+            seen[distinct[new]] = True
+            total += float(req_sizes[first[new]].sum())
+        return total
 
     def windows(self, sizes: bool, nexts_mode=None, nexts_dtype=None):
         """Yield ``(start, objects, versions, req_sizes, nexts)`` for windows of ``chunk_requests`` requests.
@@ -302,7 +330,10 @@ def stream_trace(source, format=None, *, chunk_requests: int = _DEFAULT_CHUNK, z
         ``iter_trace_chunks(...)`` itself; ids are non-negative integers up
         to ``2**64 - 1``. With a ``catalog``, each chunk is a tuple
         ``(objects, versions)`` of a versioned trace (objects ``0..N-1`` of
-        the catalog, versions 1-based).
+        the catalog, versions 1-based), or the file is a text trace with a
+        version column (``columns=TraceColumns(id=..., version=...)``, as
+        :func:`layercache.read_versioned_trace` reads it; its ids are the
+        catalog's objects, its sizes are not used).
     format : str, optional
         File format, as in :func:`layercache.iter_trace_chunks`.
     chunk_requests : int
@@ -320,10 +351,14 @@ def stream_trace(source, format=None, *, chunk_requests: int = _DEFAULT_CHUNK, z
         Where to create the staging directory (default: the system's
         temporary directory). About 12 bytes per request (4 for the id,
         8 for the size; 5 for a versioned trace), plus 4 (8 past 2**31
-        requests; 8 per layer accessed in layered mode) for Belady's next uses.
+        requests; 8 per layer accessed in layered mode) for Belady's next uses;
+        past 2**22 distinct objects also 8 bytes per further object (their
+        raw ids) and, while staging, 13 per request for one of them
+        (:mod:`layercache.spill_remap`).
     **read_options
         Further options of :func:`layercache.iter_trace_chunks` for files
-        (``delimiter``, ``columns``, ``header``, ``id_type``, ``operations``).
+        (``delimiter``, ``columns``, ``header``, ``id_type``, ``operations``;
+        with a ``catalog``, ``columns`` must name the version column).
 
     Returns
     -------
@@ -339,8 +374,8 @@ def stream_trace(source, format=None, *, chunk_requests: int = _DEFAULT_CHUNK, z
         than ``2**31 - 1`` distinct objects.
     """
     from .catalog import Catalog
-    from .remap import IdRemapper
-    from .traces import _check_options, _checked, iter_trace_chunks
+    from .spill_remap import SpillingRemapper
+    from .traces import _check_options, _checked, _versioned_text_chunks, iter_trace_chunks
 
     step = _check_options(chunk_requests, zero_sizes)
     is_file = isinstance(source, (str, os.PathLike))
@@ -351,8 +386,9 @@ def stream_trace(source, format=None, *, chunk_requests: int = _DEFAULT_CHUNK, z
     if catalog is not None:
         if not isinstance(catalog, Catalog):
             raise ValueError(f"catalog must be a layercache.Catalog, got {type(catalog).__name__}")
-        if is_file:
-            raise ValueError("a catalog goes with an iterator of (objects, versions) chunks, not with a file")
+        if is_file:  # a text trace with a version column, as read_versioned_trace reads it
+            source = ((ids, versions) for ids, _, _, versions in _versioned_text_chunks(
+                source, format, chunk_requests=min(step, _READ_CHUNK), zero_sizes=zero_sizes, **read_options))
         chunks = _versioned_chunks(source, catalog)
     elif is_file:
         chunks = ((ids, sizes) for ids, sizes, _ in iter_trace_chunks(
@@ -363,11 +399,12 @@ def stream_trace(source, format=None, *, chunk_requests: int = _DEFAULT_CHUNK, z
                   for ids, sizes, _ in _checked("<chunks>", _iterator_chunks(source, kinds), zero_sizes))
     staging = Path(tempfile.mkdtemp(prefix="layercache-stream-", dir=directory))
     try:
-        remap = IdRemapper(dtype=np.int32) if catalog is None else None
         n = 0
         has_sizes = is_file  # files always carry sizes
-        with open(staging / "objects.bin", "wb") as fo, open(staging / "sizes.bin", "wb") as fs, \
-                open(staging / "versions.bin", "wb") as fv:
+        with contextlib.ExitStack() as files:
+            remap = files.enter_context(SpillingRemapper(staging)) if catalog is None else None
+            fo, fs, fv = (files.enter_context(open(staging / f"{name}.bin", "wb"))
+                          for name in ("objects", "sizes", "versions"))
             for ids, extra in chunks:
                 if remap is None:
                     ids.tofile(fo)
@@ -380,7 +417,8 @@ def stream_trace(source, format=None, *, chunk_requests: int = _DEFAULT_CHUNK, z
                 n += len(ids)
         if remap is None:
             return StagedTrace(staging, n, catalog.n_objects, None, catalog, False, step)
-        return StagedTrace(staging, n, remap.n_ids, remap.original_ids, None, has_sizes, step)
+        n_ids, original_ids = remap.finish(staging / "objects.bin")
+        return StagedTrace(staging, n, n_ids, original_ids, None, has_sizes, step)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise

@@ -32,11 +32,12 @@ import csv
 import io
 import math
 import os
-import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+
+from .user_warnings import warn_at_caller
 
 __all__ = ["TraceColumns", "TEXT_FORMATS", "text_chunks", "sniff_text_format"]
 
@@ -388,10 +389,9 @@ def text_chunks(path: Path, zstd: bool, fmt: str, chunk_requests: int, *, column
     if offset == 0:
         raise ValueError(f"trace file {str(path)!r} has a header but no requests (line 2 is missing)")
     if dropped:
-        warnings.warn(
+        warn_at_caller(
             f"trace file {str(path)!r}: dropped {dropped} of {offset} requests whose operation is not in "
-            f"{sorted(keep_ops)}",
-            stacklevel=3,
+            f"{sorted(keep_ops)}"
         )
 
 

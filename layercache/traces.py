@@ -37,7 +37,6 @@ larger than memory can be processed with :func:`iter_trace_chunks` and an
 from __future__ import annotations
 
 import os
-import warnings
 from pathlib import Path
 
 import numpy as np
@@ -51,6 +50,7 @@ from .trace_formats import (
     detect_trace_format,
     open_trace,
 )
+from .user_warnings import warn_at_caller
 
 __all__ = [
     "ORACLE_GENERAL_DTYPE",
@@ -128,11 +128,10 @@ def _checked(path, chunks, zero_sizes):
             sizes = np.where(keep, sizes, 1)
         yield ids, sizes, times, *extra
     if skipped:
-        warnings.warn(
+        warn_at_caller(
             f"trace file {os.fspath(path)!r}: skipped {skipped} of {offset} requests of size 0 "
             "(zero_sizes='skip', as libCacheSim does; 'unit' counts them as size 1, 'error' refuses them)",
             ZeroSizeWarning,
-            stacklevel=3,
         )
 
 
@@ -325,6 +324,16 @@ def read_versioned_trace(path, format=None, *, columns, zero_sizes="skip", delim
     sizes : numpy.ndarray, shape (n,), int64
     times : numpy.ndarray, shape (n,), float64
     """
+    parts = list(_versioned_text_chunks(path, format, columns=columns, zero_sizes=zero_sizes,
+                                        delimiter=delimiter, header=header, id_type=id_type,
+                                        operations=operations, chunk_requests=chunk_requests))
+    ids, sizes, times, versions = (np.concatenate(col) for col in zip(*parts))
+    return ids, versions, sizes, times
+
+
+def _versioned_text_chunks(path, format=None, *, columns=None, zero_sizes="skip", delimiter=",", header=None,
+                      id_type="auto", operations=None, chunk_requests: int = _DEFAULT_CHUNK):
+    """Checked ``(ids, sizes, times, versions)`` chunks of a text trace with a version column."""
     from .text_traces import text_chunks
 
     if columns is None or columns.version is None:
@@ -333,9 +342,7 @@ def read_versioned_trace(path, format=None, *, columns, zero_sizes="skip", delim
     fmt, zstd = detect_trace_format(path) if format is None else (format, os.fspath(path).lower().endswith(".zst"))
     chunks = text_chunks(_check_path(path), zstd, fmt, n, columns=columns, delimiter=delimiter, header=header,
                          id_type=id_type, operations=operations)
-    parts = list(_checked(path, chunks, zero_sizes))
-    ids, sizes, times, versions = (np.concatenate(col) for col in zip(*parts))
-    return ids, versions, sizes, times
+    return _checked(path, chunks, zero_sizes)
 
 
 def read_oracle_general(path, *, remap: bool = False, zero_sizes="skip"):

@@ -11,7 +11,8 @@ import json
 import os
 import sys
 
-__all__ = ["Parser", "add_output_options", "emit", "run", "read_sweep_file", "positive_float", "fraction"]
+__all__ = ["Parser", "add_output_options", "emit", "emit_tables", "run", "read_sweep_file", "positive_float",
+           "non_negative_float", "fraction"]
 
 
 class Parser(argparse.ArgumentParser):
@@ -28,6 +29,16 @@ def positive_float(text: str) -> float:
         raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
     if not value > 0 or value == float("inf"):
         raise argparse.ArgumentTypeError(f"must be a finite number > 0, got {text!r}")
+    return value
+
+
+def non_negative_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not 0 <= value < float("inf"):
+        raise argparse.ArgumentTypeError(f"must be a finite number >= 0, got {text!r}")
     return value
 
 
@@ -55,11 +66,18 @@ def positive_int(text: str) -> int:
     return value
 
 
-def add_output_options(parser, plot: str | None = None):
-    """``--csv`` / ``--json`` (default: an aligned table) and, if ``plot`` describes one, ``--plot FILE``."""
+def add_output_options(parser, plot: str | None = None, tables: bool = False):
+    """``--csv`` / ``--json`` (default: an aligned table) and, if ``plot`` describes one, ``--plot FILE``.
+
+    ``tables``: the command prints several named tables (:func:`emit_tables`).
+    """
     fmt = parser.add_mutually_exclusive_group()
-    fmt.add_argument("--csv", action="store_true", help="print CSV instead of an aligned table")
-    fmt.add_argument("--json", action="store_true", help="print a JSON list of records instead of a table")
+    if tables:
+        fmt.add_argument("--csv", action="store_true", help="print each table as CSV after a '# NAME' line")
+        fmt.add_argument("--json", action="store_true", help="print one JSON object: table name -> list of records")
+    else:
+        fmt.add_argument("--csv", action="store_true", help="print CSV instead of an aligned table")
+        fmt.add_argument("--json", action="store_true", help="print a JSON list of records instead of a table")
     if plot:
         parser.add_argument("--plot", metavar="FILE", help=f"also save {plot} to FILE (.png, .pdf, .svg)")
 
@@ -83,6 +101,24 @@ def emit(table, args, stream=None) -> None:
         stream.write("\n")
     else:
         stream.write(table.to_string(index=False) + "\n")
+
+
+def emit_tables(tables: dict, args, stream=None) -> None:
+    """Print several named DataFrames: titled tables, CSV blocks after ``# name`` lines, or one JSON object.
+
+    ``--json`` gives ``{name: [records]}``; ``--csv`` gives each table as CSV
+    after a ``# name`` line, blocks separated by an empty line (``pandas.read_csv(...,
+    comment="#")`` reads one block).
+    """
+    stream = stream or sys.stdout
+    if getattr(args, "json", False):
+        json.dump({name: [{k: _json_value(v) for k, v in row.items()} for row in table.to_dict("records")]
+                   for name, table in tables.items()}, stream, indent=1)
+        stream.write("\n")
+        return
+    for k, (name, table) in enumerate(tables.items()):
+        stream.write(("\n" if k else "") + (f"# {name}\n" if getattr(args, "csv", False) else f"{name}:\n"))
+        emit(table, args, stream)
 
 
 def save_plot(fig, path) -> None:

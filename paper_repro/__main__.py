@@ -16,7 +16,11 @@ DataFrame`` and ``plot(table) -> Figure``. The runner writes
 ``figures/README.md`` (figure, command, runtime, output), and the
 reproduction report ``figures/REPORT.md`` (``paper_repro.report``) with the
 README's headline table, both from the CSVs: the repository's ``figures/`` in
-a source checkout, ``./figures`` elsewhere (see ``paths``).
+a source checkout, ``./figures`` elsewhere (see ``paths``). ``--only`` leaves
+the index as it was, and rewrites the report and the headline table only when
+every CSV they read is there and the report was made in the same mode (the
+other studies' rows then stay as they were); otherwise it leaves them alone
+and says why.
 """
 
 from __future__ import annotations
@@ -127,10 +131,15 @@ def main(argv=None) -> int:
         print(f"[paper_repro] {name}: {seconds:.1f} s -> {out}", flush=True)
     if not args.only:
         _write_index(rows, quick)
-    from .report import write_report
+    from .report import partial_run_blocker, write_report
 
-    write_report("quick" if quick else "full")
-    print("[paper_repro] figures/REPORT.md written from the CSVs in figures/")
+    mode = "quick" if quick else "full"
+    blocker = partial_run_blocker(mode) if args.only else None
+    if blocker is None:
+        write_report(mode)
+        print(f"[paper_repro] REPORT.md written from the CSVs in {paths.FIGURES}")
+    else:
+        print(f"[paper_repro] REPORT.md and the README headline left as they were: {blocker}")
     print()
     print(f"{'study':24s} {'seconds':>8s}  output")
     for name, _, seconds, out in rows:

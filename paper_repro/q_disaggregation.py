@@ -10,7 +10,8 @@ split; an instantaneous KV link (the Mistral-7B KV of a 2,340-token prompt is
 300 MB: 12 ms at 25 GB/s, far below a decode replica's work); ShareGPT4
 lengths; the rules the fluid model assumes (``queueing.FLUID_RULES``).
 Capacity: the fluid capacity (``queueing.split_capacity``: the slowest of
-P prefill replicas, the links and D KV-limited decode replicas; colocated:
+P prefill replicas, the links and D decode replicas, the KV-bound ones by
+the law derived from their admission and preemption rules; colocated:
 8 lambda*) and the simulated capacity (completions per second over the last
 70% of a run at 1.3x the fluid capacity; the title compares it with the
 fluid capacity of the run's own lengths, the line is that of all ShareGPT4
@@ -34,7 +35,7 @@ import pandas as pd
 import queueing as q
 from queueing.cluster import colocated, disaggregated, simulate_cluster
 from queueing.cluster_theory import completion_window
-from queueing.metrics import token_gaps
+from queueing.metrics import first_gaps, token_gaps
 
 from .q_common import lengths
 from layerq.sweep import config_seed
@@ -62,9 +63,7 @@ def _point(kind, n_p, n_d, fluid, binding, groups, router, n, seed):
     capacity, _ = completion_window(sat.requests, 0.3)
     _, fixed = _run(groups, LOAD, n, config_seed({"study": "q_disaggregation", "load": LOAD, "seed": seed}), router)
     gaps, _ = token_gaps(fixed.token_offsets, fixed.token_times)
-    off, tt = fixed.token_offsets, fixed.token_times
-    two = np.flatnonzero(np.diff(off) >= 2)
-    first_gap = tt[off[two] + 1] - tt[off[two]]  # decode admission wait + KV transfer + first decode
+    first_gap = first_gaps(fixed.token_offsets, fixed.token_times)  # decode admission wait + KV transfer + first decode
     return dict(kind=kind, n_prefill=n_p, n_decode=n_d, seed=seed, fluid_capacity=fluid, binding=binding,
                 fluid_capacity_run=_fluid_of_run(kind, n_p, n_d, w), sim_capacity=capacity, load=LOAD, overloaded=bool(fluid < LOAD),
                 median_ttft=float(np.median(fixed.requests["ttft"])), p99_tbt=float(np.percentile(gaps, 99)),

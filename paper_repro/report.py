@@ -4,7 +4,8 @@ Every number in the report is computed here from a CSV that a study wrote
 (named next to it), so the report is only as fresh as the last study run; a
 study that has not run is reported as missing. The README's headline table
 (between ``<!-- headline:start -->`` and ``<!-- headline:end -->``) is
-rewritten from the same numbers.
+rewritten from the same numbers. A run of only some studies rewrites both only
+when that loses no row (:func:`partial_run_blocker`).
 """
 
 from __future__ import annotations
@@ -18,6 +19,9 @@ LC_STUDIES = ["lc_hit_vs_cache", "lc_hit_vs_alpha", "lc_layers_help"]
 MODEL_PAIRS = [("LLRU", "LLRU model"), ("LRU (versions)", "LRU (versions) model"),
                ("LRU (full object)", "LRU (full object) model")]
 README_START, README_END = "<!-- headline:start -->", "<!-- headline:end -->"
+#: The studies whose CSVs the report reads.
+SOURCES = ["q_headline", *LC_STUDIES, "q_rad_stability", "q_rad_variants"]
+_WRITTEN_BY = {"quick": "Written by `python -m paper_repro` ", "full": "Written by `python -m paper_repro --full` "}
 
 
 def _read(name):
@@ -153,6 +157,26 @@ def _table(rows):
     return out
 
 
+def partial_run_blocker(mode: str) -> str | None:
+    """Why a run of only some studies must leave ``REPORT.md`` and the README headline alone, or None.
+
+    A partial run rewrites them only when every CSV the report reads is in
+    ``figures/`` (the other studies' rows then come out as they were, from
+    their unchanged CSVs) and the existing report was written in the same
+    ``mode`` (``"quick"`` or ``"full"``), so that no row is lost and the
+    report does not claim a mode some of its rows were not made in.
+    """
+    missing = [name for name in SOURCES if not (paths.FIGURES / f"{name}.csv").exists()]
+    if missing:
+        return (f"{', '.join(f'{n}.csv' for n in missing)} missing from {paths.FIGURES}, so their rows would be "
+                "lost (run every study, or those too)")
+    old = paths.FIGURES / "REPORT.md"
+    if old.exists() and _WRITTEN_BY[mode] not in old.read_text():
+        other = "full" if mode == "quick" else "quick"
+        return f"the report was written in {other} mode and this run is {mode}"
+    return None
+
+
 def write_report(mode: str) -> str:
     """Write ``figures/REPORT.md`` and the README's headline table; return the report's text."""
     rows, notes = headline_numbers()
@@ -164,8 +188,8 @@ def write_report(mode: str) -> str:
     text = [
         "# Reproduction report",
         "",
-        f"Written by `python -m paper_repro{'' if mode == 'quick' else ' --full'}` from the CSV tables in this "
-        "folder (`paper_repro/report.py`); every number names the CSV it comes from. " + size_note,
+        _WRITTEN_BY[mode] + "from the CSV tables in this folder (`paper_repro/report.py`); every number names the "
+        "CSV it comes from. " + size_note,
         "",
         "## Headlines",
         "",

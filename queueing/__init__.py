@@ -56,6 +56,9 @@ _EXPORTS = {
     "ReplicaGroup": "cluster",
     "Link": "cluster",
     "ClusterResult": "cluster",
+    "parse_groups": "cluster_spec",
+    "read_groups": "cluster_spec",
+    "cluster_capacity": "planner",
     "split_capacity": "cluster_theory",
     "split_capacity_table": "cluster_theory",
     "simulated_window": "fluid",
@@ -72,6 +75,7 @@ _EXPORTS = {
     "sweep": "layerq.sweep",  # one runner for both toolkits
     "make_workload": "experiments",
     "serve_experiment": "experiments",
+    "cluster_experiment": "experiments",
     "capacity_experiment": "experiments",
     "plot_latency": "plots",
     "plot_capacity": "plots",

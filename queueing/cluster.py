@@ -150,6 +150,22 @@ class ClusterResult(SimulationResult):
 
     replicas: object = None
 
+    def group_summary(self):
+        """One row per replica group (the order of ``groups``): load and KV transfers.
+
+        Columns: ``group``, ``role``, ``replicas``, ``scheduler``,
+        ``utilization`` (mean over the group's replicas) and
+        ``utilization_max``, ``batches``, ``prefill_tokens``,
+        ``decode_tokens``, ``requests_prefilled``, ``requests_decoded``,
+        ``kv_peak`` (the largest share of a replica's KV blocks in use); for
+        prefill groups (NaN elsewhere) over the requests they sent:
+        ``transfers``, ``transfer_wait_p50`` (s from the end of the prefill
+        to the start of the transfer: the wait for decode memory and for the
+        link), ``transfer_p50``, ``transfer_p99`` (s from the start of the
+        transfer to its landing) and ``kv_gb_sent`` (10^9 bytes).
+        """
+        return _group_table(self.requests, self.replicas, self.params["groups"], self.params["kv_bytes_per_token"])
+
 
 def kv_bytes_per_token(model=DEFAULT_MODEL):
     """KV bytes of one token of ``model`` (all layers; see ``queueing.hardware.ModelSpec``)."""
@@ -375,6 +391,30 @@ def _role_setup(g, role, block_size, kv_watermark, append, silent, max_model_len
         raise ValueError(f"request {i} (prompt {p[i]}, output {d[i]} tokens) can never be served by the {where} "
                          f"(kv_capacity_tokens={kv}, max_model_len={max_model_len}); {int(bad.sum())} such requests")
     return s
+
+
+def _group_table(requests, replicas, groups, kv_bytes):
+    import pandas as pd
+
+    g = replicas.assign(kv_share=replicas["max_kv_blocks_used"] / replicas["kv_blocks"]).groupby("group")
+    table = pd.DataFrame({
+        "group": np.arange(len(groups)), "role": [x.role for x in groups], "replicas": [x.count for x in groups],
+        "scheduler": [x.scheduler for x in groups]})
+    sums = g[["batches", "prefill_tokens", "decode_tokens", "requests_prefilled", "requests_decoded"]].sum()
+    table = table.join(g["utilization"].mean()).join(g["utilization"].max().rename("utilization_max"))
+    table = table.join(sums).join(g["kv_share"].max().rename("kv_peak"))
+    moved = requests[(requests["prefill_replica"] >= 0) & requests["transfer_end"].notna()]
+    moved = pd.DataFrame({"group": replicas["group"].to_numpy()[moved["prefill_replica"].to_numpy()],
+                          "wait": moved["transfer_start"] - moved["prefill_end"],
+                          "span": moved["transfer_end"] - moved["transfer_start"],
+                          "gb": moved["prompt_tokens"] * kv_bytes / 1e9})
+    by_src = moved.groupby("group")
+    table = table.join(pd.DataFrame({
+        "transfers": by_src.size(), "transfer_wait_p50": by_src["wait"].median(),
+        "transfer_p50": by_src["span"].median(), "transfer_p99": by_src["span"].quantile(0.99),
+        "kv_gb_sent": by_src["gb"].sum()}))
+    table["transfers"] = table["transfers"].fillna(0).astype(np.int64)
+    return table
 
 
 def _replica_table(requests, iterations, role_of, group_of, blocks, st):

@@ -1,15 +1,16 @@
-"""Ready-made sweep tasks: one serving simulation or one capacity search per call, as a dict of numbers.
+"""Ready-made sweep tasks: one serving simulation, cluster simulation or capacity search per call.
 
 These are what ``queueing sweep CONFIG.toml`` runs by name (``task =
-"serve"`` or ``"capacity"``) and what a grid passed to :func:`queueing.sweep`
-can use directly. Units: seconds, tokens, requests/s.
+"serve"``, ``"cluster"`` or ``"capacity"``) and what a grid passed to
+:func:`queueing.sweep` can use directly; each returns a dict of numbers.
+Units: seconds, tokens, bytes/s, requests/s.
 """
 
 from __future__ import annotations
 
 from functools import lru_cache
 
-__all__ = ["make_workload", "serve_experiment", "capacity_experiment", "WORKLOADS"]
+__all__ = ["make_workload", "serve_experiment", "cluster_experiment", "capacity_experiment", "WORKLOADS"]
 
 #: Shipped workloads by name; any other name is read as a CSV file of lengths.
 WORKLOADS = ("sharegpt4", "azure")
@@ -93,9 +94,66 @@ def serve_experiment(scheduler, qps, *, n_requests=2048, workload="sharegpt4", s
     from .simulation import simulate
 
     w = make_workload(workload, qps=qps, n_requests=n_requests, seed=seed)
-    summary = simulate(w, scheduler, **simulate_params).summary()
+    return _flat_summary(simulate(w, scheduler, **simulate_params).summary())
+
+
+def _flat_summary(summary):
     return {f"{cls}_{col}": float(summary.loc[cls, col]) for cls in summary.index for col in summary.columns
             if col != "tbt_slo"}
+
+
+#: Per-group columns of ``ClusterResult.group_summary()`` that ``cluster_experiment`` returns.
+GROUP_COLUMNS = ("utilization", "kv_peak", "transfers", "transfer_wait_p50", "transfer_p50", "transfer_p99")
+
+
+def cluster_experiment(groups, qps, *, router="round_robin", decode_router="round_robin", bandwidth=float("inf"),
+                       link_latency=0.0, kv_bytes_per_token=None, n_requests=2048, workload="sharegpt4", seed=0,
+                       router_seed=0, **group_defaults):
+    """Serve a Poisson workload on a cluster; per-class statistics, first gaps and per-group load.
+
+    Parameters
+    ----------
+    groups : str
+        Replica groups as ``queueing cluster --groups`` reads them
+        (:func:`queueing.cluster_spec.parse_groups`), e.g. ``"prefill:2,decode:2"``.
+    qps : float
+        Arrival rate (requests/s).
+    router, decode_router, router_seed :
+        See :func:`queueing.simulate_cluster`.
+    bandwidth, link_latency, kv_bytes_per_token :
+        The :class:`queueing.cluster.Link` (bytes/s, s, bytes).
+    n_requests, workload, seed :
+        As in :func:`serve_experiment`.
+    **group_defaults
+        Settings of the groups that do not name them (``scheduler``,
+        ``token_budget``, ``model``, ``gpu``, ...).
+
+    Returns
+    -------
+    dict
+        The columns of :func:`serve_experiment`; ``first_gap_p50`` and
+        ``first_gap_p99`` (s, the gap from the first to the second token,
+        which carries the KV transfer; :func:`queueing.metrics.first_gaps`);
+        and ``g<k>_<column>`` for every group ``k`` and column of
+        ``GROUP_COLUMNS`` (``ClusterResult.group_summary()``).
+    """
+    import numpy as np
+
+    from .cluster import Link, simulate_cluster
+    from .cluster_spec import parse_groups
+    from .metrics import first_gaps
+
+    w = make_workload(workload, qps=qps, n_requests=n_requests, seed=seed)
+    res = simulate_cluster(w, parse_groups(groups, **group_defaults),
+                           link=Link(bandwidth, link_latency, kv_bytes_per_token), router=router,
+                           decode_router=decode_router, router_seed=router_seed)
+    gaps = first_gaps(res.token_offsets, res.token_times)
+    out = _flat_summary(res.summary())
+    out.update(first_gap_p50=float(np.percentile(gaps, 50)) if gaps.size else float("nan"),
+               first_gap_p99=float(np.percentile(gaps, 99)) if gaps.size else float("nan"))
+    for row in res.group_summary().itertuples():
+        out.update({f"g{row.group}_{col}": float(getattr(row, col)) for col in GROUP_COLUMNS})
+    return out
 
 
 def capacity_experiment(scheduler, *, criterion="paper", n_requests=2048, workload="sharegpt4", seed=0,

@@ -10,7 +10,7 @@ Class-level TBT percentiles pool every gap of the class's requests.
 import numpy as np
 from numba import njit
 
-__all__ = ["request_tbt_stats", "token_gaps", "summarize", "kept_up_share"]
+__all__ = ["request_tbt_stats", "token_gaps", "first_gaps", "summarize", "kept_up_share"]
 
 
 @njit(cache=True)
@@ -58,6 +58,18 @@ def token_gaps(tok_off, tok_time):
     keep[tok_off[1:-1] - 1] = False  # a gap across a request boundary
     keep &= np.isfinite(gaps)  # requests never served
     return gaps[keep], owner[keep]
+
+
+def first_gaps(tok_off, tok_time):
+    """The first TBT gap (s) of every served request with at least two tokens, float64 (m,).
+
+    The gap from the first token to the second: in a disaggregated cluster
+    it holds the wait for decode memory, the KV transfer and the first decode.
+    """
+    tok_off = np.asarray(tok_off)
+    two = np.flatnonzero(np.diff(tok_off) >= 2)
+    gaps = tok_time[tok_off[two] + 1] - tok_time[tok_off[two]]
+    return gaps[np.isfinite(gaps)]
 
 
 def kept_up_share(arrival, prompt_tokens, first_token, served):

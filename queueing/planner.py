@@ -10,7 +10,9 @@ model of :mod:`queueing.theory` (lambda* of equation (1)):
 * :func:`replicas_needed`: how many replicas a target QPS needs under a TBT SLO;
 * :func:`best_pd_split`: the best split of ``n`` replicas into prefill and
   decode replicas (:mod:`queueing.cluster_theory`), against the same replicas
-  colocated, under a TBT SLO.
+  colocated, under a TBT SLO;
+* :func:`cluster_capacity`: the fluid capacity of a given cluster (replica
+  groups and link, as :func:`queueing.simulate_cluster` takes them).
 
 SLO model (assumption): every decoding request emits one token per
 iteration (RAD, Sarathi-Serve), so its time between tokens is the iteration
@@ -29,7 +31,7 @@ import numpy as np
 from . import theory as _th
 
 __all__ = ["BudgetPlan", "ReplicaPlan", "SplitPlan", "plan_capacity", "best_token_budget", "replicas_needed",
-           "best_pd_split"]
+           "best_pd_split", "cluster_capacity"]
 
 
 @dataclass(frozen=True)
@@ -272,3 +274,76 @@ def best_pd_split(n_replicas, prompt_tokens, output_tokens=None, latency=None, t
     table["colocated_gain"] = colocated / table["rate"]
     return SplitPlan(int(best.n_prefill), int(best.n_decode), float(best.rate), str(best.binding), colocated,
                      plan.token_budget, table)
+
+
+def _group_hardware(group):
+    """(latency model or None, KV tokens) of a ReplicaGroup, as the cluster simulation resolves them."""
+    from .roofline import resolve_hardware
+
+    return resolve_hardware(group.latency, group.kv_capacity_tokens, group.model, group.gpu, group.tensor_parallel,
+                            _th.DEFAULT_KV_CAPACITY_TOKENS)
+
+
+def cluster_capacity(groups, prompt_tokens, output_tokens=None, link=None, tbt_slo=None):
+    """Fluid capacity (requests/s) of a cluster of colocated replicas, or of prefill and decode replicas.
+
+    The theory twin of :func:`queueing.simulate_cluster` for the same
+    ``groups`` and ``link``: colocated replicas sustain ``n lambda*``
+    (:func:`queueing.theory.lambda_star` at the group's budget, active cap
+    and KV); a P:D split sustains :func:`queueing.cluster_theory.split_capacity`
+    (the slowest of the prefill replicas, their links and the decode
+    replicas). Both assume chunked prefills within the token budget
+    (Sarathi-Serve's batches) and an even router; a cluster mixing colocated
+    and disaggregated replicas has no such model.
+
+    Parameters
+    ----------
+    groups : list of queueing.cluster.ReplicaGroup
+    prompt_tokens, output_tokens : array_like of int, shape (n,)
+    link : queueing.cluster.Link, optional
+        Its ``bandwidth`` and ``kv_bytes_per_token`` (default: the prefill
+        group's model's) bound the prefill stage; its latency does not.
+    tbt_slo : float, optional
+        Seconds; see :func:`queueing.cluster_theory.decode_replica_rate`.
+
+    Returns
+    -------
+    dict
+        ``replicas``, ``rate`` (requests/s), ``binding`` and
+        ``colocated_rate`` (the same number of replicas colocated, with the
+        settings of the first group), plus for a split the other fields of
+        :class:`queueing.cluster_theory.SplitCapacity`.
+
+    Raises
+    ------
+    ValueError
+        For a cluster that mixes colocated and prefill/decode replicas.
+    """
+    from .cluster import DEFAULT_MODEL, Link, kv_bytes_per_token
+    from .cluster_theory import split_capacity
+
+    roles = {g.role for g in groups}
+    first = {r: next(g for g in groups if g.role == r) for r in roles}
+    n = {r: sum(g.count for g in groups if g.role == r) for r in roles}
+    if roles == {"colocated"}:
+        g = first["colocated"]
+        latency, kv = _group_hardware(g)
+        res = _th.lambda_star(prompt_tokens, output_tokens, latency, g.token_budget, max_active=g.max_active,
+                              kv_capacity_tokens=kv)
+        rate = n["colocated"] * res.rate
+        return dict(replicas=n["colocated"], rate=rate, binding=res.binding, colocated_rate=rate)
+    if roles != {"prefill", "decode"}:
+        raise ValueError(f"cluster_capacity models a cluster of colocated replicas or of prefill and decode "
+                         f"replicas, not one with roles {sorted(roles)}")
+    link = Link() if link is None else link
+    pg, dg = first["prefill"], first["decode"]
+    kv_bytes = link.kv_bytes_per_token
+    if kv_bytes is None:
+        kv_bytes = kv_bytes_per_token(pg.model if pg.model is not None else DEFAULT_MODEL)
+    p_latency, p_kv = _group_hardware(pg)
+    d_latency, d_kv = _group_hardware(dg)
+    res = split_capacity(n["prefill"], n["decode"], prompt_tokens, output_tokens, p_latency,
+                         bandwidth=link.bandwidth, kv_bytes_per_token=kv_bytes, prefill_budget=pg.token_budget,
+                         decode_budget=dg.token_budget, max_active=dg.max_active, kv_capacity_tokens=p_kv,
+                         decode_latency=d_latency, decode_kv_capacity_tokens=d_kv, tbt_slo=tbt_slo)
+    return dict(replicas=n["prefill"] + n["decode"], **res.to_dict())

@@ -7,9 +7,13 @@ docstring, "Adding a scheduler") and add one line to ``SCHEDULERS``.
 from dataclasses import dataclass
 from importlib import import_module
 
-from .engine import QUEUE_FCFS, QUEUE_PRIORITY, QUEUE_SPF
+__all__ = ["SchedulerSpec", "SCHEDULERS", "ROUTER_NAMES", "scheduler_names", "get_scheduler",
+           "check_scheduler_params"]
 
-__all__ = ["SchedulerSpec", "SCHEDULERS", "scheduler_names", "get_scheduler", "check_scheduler_params"]
+#: The routers of ``queueing.engine.ROUTERS``, named here so that listing them
+#: (the command line's ``--help``) does not import the engine and Numba.
+ROUTER_NAMES = ("round_robin", "least_outstanding", "least_work", "least_prefill_backlog", "power_of_two",
+                "kv_least_loaded")
 
 
 @dataclass(frozen=True)
@@ -22,10 +26,11 @@ class SchedulerSpec:
         Submodule of ``queueing`` that defines the driver.
     driver : str
         Name of the ``@njit`` driver ``run_<name>(spec, st, rec, out_len, cfg)``.
-    queue_policy : int
-        Waiting-queue order: ``QUEUE_FCFS`` (preempted requests first),
-        ``QUEUE_SPF`` (shortest prefill first) or ``QUEUE_PRIORITY``
-        (strictest TBT class, then shortest prefill).
+    queue_order : {"fcfs", "spf", "priority"}
+        Waiting-queue order: first come first served (preempted requests
+        first), shortest prefill first, or strictest TBT class then shortest
+        prefill; the kernels get it as ``queue_policy`` (``QUEUE_FCFS``,
+        ``QUEUE_SPF``, ``QUEUE_PRIORITY`` of ``queueing.engine``).
     variant : int
         Scheduler-specific option, passed as ``cfg.variant``.
     params : tuple of (str, float)
@@ -41,27 +46,34 @@ class SchedulerSpec:
 
     module: str
     driver: str
-    queue_policy: int = QUEUE_FCFS
+    queue_order: str = "fcfs"
     variant: int = 0
     params: tuple = ()
     uses_budget: bool = True
     check: str = ""
+
+    @property
+    def queue_policy(self) -> int:
+        """``queue_order`` as the engine's code (imports the engine, hence Numba, on first use)."""
+        from . import engine
+
+        return getattr(engine, f"QUEUE_{self.queue_order.upper()}")
 
 
 _SLAI_PARAMS = (("theta_low", 5.0), ("theta_high", 10.0), ("kv_threshold", 0.96))
 _RAD_PARAMS = (("tile", 128.0), ("prefills_per_cycle", 8.0), ("kv_reserve", 0.0))
 
 SCHEDULERS = {
-    "vllm": SchedulerSpec("sched_vllm", "run_vllm", QUEUE_FCFS, uses_budget=False),
-    "sarathi": SchedulerSpec("sched_sarathi", "run_sarathi", QUEUE_FCFS),
-    "sarathi-spf": SchedulerSpec("sched_sarathi", "run_sarathi", QUEUE_SPF),
-    "slai-fcfs-fixed": SchedulerSpec("sched_slai", "run_slai", QUEUE_FCFS, 1, _SLAI_PARAMS),
-    "slai-spf-fixed": SchedulerSpec("sched_slai", "run_slai", QUEUE_SPF, 1, _SLAI_PARAMS),
-    "slai": SchedulerSpec("sched_slai", "run_slai", QUEUE_SPF, 0, _SLAI_PARAMS),
-    "slai-priority": SchedulerSpec("sched_slai", "run_slai", QUEUE_PRIORITY, 0, _SLAI_PARAMS),
-    "rad": SchedulerSpec("sched_rad", "run_rad", QUEUE_FCFS, 0, _RAD_PARAMS + (("decode_budget", 0.0),),
+    "vllm": SchedulerSpec("sched_vllm", "run_vllm", "fcfs", uses_budget=False),
+    "sarathi": SchedulerSpec("sched_sarathi", "run_sarathi", "fcfs"),
+    "sarathi-spf": SchedulerSpec("sched_sarathi", "run_sarathi", "spf"),
+    "slai-fcfs-fixed": SchedulerSpec("sched_slai", "run_slai", "fcfs", 1, _SLAI_PARAMS),
+    "slai-spf-fixed": SchedulerSpec("sched_slai", "run_slai", "spf", 1, _SLAI_PARAMS),
+    "slai": SchedulerSpec("sched_slai", "run_slai", "spf", 0, _SLAI_PARAMS),
+    "slai-priority": SchedulerSpec("sched_slai", "run_slai", "priority", 0, _SLAI_PARAMS),
+    "rad": SchedulerSpec("sched_rad", "run_rad", "fcfs", 0, _RAD_PARAMS + (("decode_budget", 0.0),),
                          check="check_rad_params"),
-    "rad-alternating": SchedulerSpec("sched_rad_alternating", "run_rad_alternating", QUEUE_FCFS, 0, _RAD_PARAMS,
+    "rad-alternating": SchedulerSpec("sched_rad_alternating", "run_rad_alternating", "fcfs", 0, _RAD_PARAMS,
                                      check="check_rad_params"),
 }
 

@@ -140,6 +140,19 @@ class WorkloadMoments:
         ``E[sum_k kv_k^2]`` over a request's decodes (block-tokens squared);
         the spread of KV use that :mod:`queueing.fluid` charges as overflow.
         NaN when unknown (the overflow term is then left out).
+    mean_prompt_sq : float
+        ``E[P^2]`` (tokens squared).
+    mean_growth_blocks : float
+        ``G = E[ceil((P + D - 1) / block) - ceil(P / block)]``, KV blocks a
+        request's decodes add to its prompt's.
+    prompt_block_residual : float
+        ``E[b (b - 1)] / (2 E[b])`` with ``b = ceil(P / block)``: the mean of
+        a count uniform on ``0 .. b - 1`` with ``b`` drawn in proportion to
+        ``b P(b)`` (blocks).
+    preempt_share : float
+        ``E[min(b, G)] / E[b]``.
+        The last four give the KV-bound decode law of
+        :mod:`queueing.cluster_theory`; NaN when unknown.
     """
 
     mean_prompt: float
@@ -148,6 +161,10 @@ class WorkloadMoments:
     mean_kv: float
     n_requests: int
     mean_kv_sq: float = float("nan")
+    mean_prompt_sq: float = float("nan")
+    mean_growth_blocks: float = float("nan")
+    prompt_block_residual: float = float("nan")
+    preempt_share: float = float("nan")
 
     @property
     def mean_work(self):
@@ -250,8 +267,13 @@ def workload_moments(prompt_tokens, output_tokens, block_tokens=DEFAULT_BLOCK_TO
     context = m * p + m * (m + 1) // 2
     kv = _kv_block_sum(p, p + m, block)
     kv_sq = _kv_block_sq_sum(p, p + m, block).astype(np.float64)
+    b = -(-p // block)
+    growth = float(np.mean(-(-(p + m) // block) - b))
+    pf = p.astype(np.float64)
     return WorkloadMoments(float(p.mean()), float(m.mean()), float(context.mean()), float(kv.mean()), int(p.size),
-                           float(kv_sq.mean()))
+                           float(kv_sq.mean()), float(np.mean(pf * pf)), growth,
+                           float(np.mean(b * (b - 1)) / (2 * b.mean())),
+                           float(np.minimum(b, growth).mean() / b.mean()))
 
 
 def _moments(prompt_tokens, output_tokens, block_tokens):

@@ -141,7 +141,7 @@ def _compact(last, weight, live, tree, counts):
 
 
 @njit(cache=True, _nrt=False)
-def stack_pass(mode, objects, versions, n_layers, item_sizes, thresholds, version_sizes, admit_limit,
+def stack_pass(mode, objects, versions, n_layers, item_sizes, own_sizes, thresholds, version_sizes, admit_limit,
                caps, first, stop, lookup, warmup, groups, last, weight, live, tree, counts,
                hits, layer_hits, bytes_hit):
     """Replay the trace on the LRU stack of the items admissible at ``admit_limit``.
@@ -171,7 +171,14 @@ def stack_pass(mode, objects, versions, n_layers, item_sizes, thresholds, versio
     mode, objects, versions, n_layers, version_sizes
         As in :func:`layercache.kernels.driver._loop`.
     item_sizes : float64, shape (n_items,)
-        Size of each item (for flat traces: of each object).
+        Size of each item (for flat traces: of each object) on the stack:
+        what it adds to the distances of the items below it.
+    own_sizes : float64, shape (n_items,)
+        What an item adds to its *own* distance, and to ``bytes_hit``: the
+        same array as ``item_sizes``, except for a weighted sample
+        (:mod:`layercache.stratified`), where an item stands for
+        ``weight`` items of the full trace on the stack but is one of them
+        itself.
     thresholds : float64, shape (n_items,) or (0,)
         The capacity an item needs to be admitted: its size, or in layered
         mode the bytes of layers 1..j of its object (``S[i, j]``,
@@ -236,13 +243,13 @@ def stack_pass(mode, objects, versions, n_layers, item_sizes, thresholds, versio
                 admitted -= 1
         need = inf if admitted < k else 0.0  # the request hits at capacities >= need
         need_g = first  # the index of the smallest capacity >= need
-        volume = 0.0  # bytes of the admitted layers
+        volume = 0.0  # own bytes of the admitted layers
         if unit:
             volume = float(admitted)
         else:
             for q in range(admitted):
-                volume += item_sizes[base + q]
-        newer = 0.0  # bytes of the layers above the current run
+                volume += own_sizes[base + q]
+        newer = 0.0  # own bytes of the layers above the current run
         q = 0
         while q < admitted:  # queries, on the stack before this request
             p = np.int64(last[base + q])
@@ -255,7 +262,7 @@ def stack_pass(mode, objects, versions, n_layers, item_sizes, thresholds, versio
             run = float(end - q) if unit else 0.0
             if not unit:
                 for r in range(q, end):
-                    run += item_sizes[base + r]
+                    run += own_sizes[base + r]
             rest = volume - newer  # bytes of this run's top layer and the layers below it
             w = p >> 6
             close = unit and (nxt - 1 - p) + rest <= near  # then it hits at every capacity of the pass

@@ -56,6 +56,32 @@ def test_simulate_counts_equal_the_api(traces, name):
         assert (byte[0]["hits"], byte[0]["byte_hit_ratio"]) == (api.hits, api.byte_hit_ratio)
 
 
+@pytest.mark.parametrize("table_ids", [None, 100])  # 100: most ids are remapped on disk (layercache.spill_remap)
+def test_simulate_streams_the_file_as_the_in_memory_api(traces, capsys, monkeypatch, table_ids):
+    """Every policy, unit and byte sizes, capacities as fractions of the working set: the numbers of read_trace + simulate."""
+    import layercache.spill_remap as spill
+    from layercache.cli import main
+
+    if table_ids is not None:
+        monkeypatch.setattr(spill, "_TABLE_IDS", table_ids)
+    d, _, _ = traces
+    path = d / "t.oracleGeneral.bin"
+    ids, sizes, _, originals = lc.read_trace(path, remap=True)
+    first = np.unique(ids, return_index=True)[1]
+    for byte, working_set in ((False, originals.size), (True, float(sizes[first].sum()))):
+        rc, out, err = in_process(main, capsys, "simulate", path, "--policy", *lc.POLICIES, "--capacity-fraction",
+                                  0.05, 0.3, "--warmup", 500, "--json", *(["--byte"] if byte else []))
+        assert rc == 0, err
+        rows = json.loads(out)
+        assert len(rows) == 2 * len(lc.POLICIES)
+        for r in rows:
+            assert r["capacity"] in (0.05 * working_set, 0.3 * working_set)
+            api = lc.simulate(ids, policy=r["policy"], capacity=r["capacity"], sizes=sizes if byte else None,
+                              warmup=500)
+            assert (r["requests"], r["hits"], r["hit_ratio"], r["byte_hit_ratio"]) == \
+                (api.requests, api.hits, api.hit_ratio, api.byte_hit_ratio), r
+
+
 def test_simulate_capacity_fraction_table_csv_and_plot(traces, tmp_path):
     d, ids, _ = traces
     n_distinct = np.unique(ids).size
@@ -164,6 +190,104 @@ def test_queueing_bad_input_is_one_line(tmp_path, capsys):
                               tmp_path / "w.csv"), 1, "num_decode_tokens")
 
 
+def test_queueing_cluster_equals_the_api(tmp_path, capsys):
+    from queueing.cli import main
+
+    spec = "prefill:1:token_budget=1024,decode:2"
+    out = ok_json("queueing", "cluster", "--groups", spec, "--bandwidth", 2e9, "--link-latency", 0.002, "--router",
+                  "least_prefill_backlog", "--decode-router", "least_work", "--qps", 1.5, "-n", 96, "--seed", 2,
+                  "--max-active", 64, "--theory")
+    w = q.poisson_workload(*q.sharegpt4(), 1.5, 96, seed=2, cap_factor=3.0)
+    groups = q.parse_groups(spec, max_active=64)
+    link = q.Link(2e9, 0.002)
+    res = q.simulate_cluster(w, groups, link=link, router="least_prefill_backlog", decode_router="least_work")
+    summary, table = res.summary(), res.group_summary()
+    assert [r["class"] for r in out["summary"]] == list(summary.index)
+    assert [r["ttft_p99"] for r in out["summary"]] == summary["ttft_p99"].tolist()
+    assert [r["utilization"] for r in out["groups"]] == table["utilization"].tolist()
+    assert out["groups"][0]["transfer_p50"] == table.loc[0, "transfer_p50"] and out["groups"][1]["transfer_p50"] is None
+    fluid = q.cluster_capacity(groups, w.prompt_tokens, w.output_tokens, link)
+    assert out["theory"][0]["rate"] == fluid["rate"] and out["theory"][0]["binding"] == fluid["binding"]
+    assert out["theory"][0]["simulated_rps"] == summary.loc["all", "throughput_rps"]
+
+    # the same cluster from a TOML file, in this process; text output has one titled table per part
+    (tmp_path / "c.toml").write_text('[[groups]]\nrole = "prefill"\ncount = 1\ntoken_budget = 1024\n'
+                                     '[[groups]]\nrole = "decode"\ncount = 2\n')
+    rc, text, err = in_process(main, capsys, "cluster", "--groups", tmp_path / "c.toml", "--bandwidth", 2e9,
+                               "--link-latency", 0.002, "--router", "least_prefill_backlog", "--decode-router",
+                               "least_work", "--qps", 1.5, "-n", 96, "--seed", 2, "--max-active", 64)
+    assert rc == 0, err
+    lines = text.splitlines()
+    assert lines[0] == "summary:" and "groups:" in lines and "theory:" not in lines
+    assert lines[lines.index("groups:") + 2].split()[:4] == ["0", "prefill", "1", "sarathi"]
+    rc, text, err = in_process(main, capsys, "cluster", "--groups", "colocated:2", "--qps", 1.5, "-n", 48, "--csv",
+                               "--theory")
+    blocks = text.split("\n\n")
+    assert [b.splitlines()[0] for b in blocks] == ["# summary", "# groups", "# theory"]
+    theory = pd.read_csv(pd.io.common.StringIO(blocks[2]), comment="#")
+    w = q.poisson_workload(*q.sharegpt4(), 1.5, 48, seed=0)  # the theory of the run's own lengths
+    assert theory.loc[0, "rate"] == pytest.approx(2 * q.lambda_star(w.prompt_tokens, w.output_tokens).rate, rel=1e-12)
+
+
+def test_queueing_plan_equals_best_pd_split():
+    rows = ok_json("queueing", "plan", "--replicas", 5, "--bandwidth", 25e9, "--tbt-slo", 0.1)
+    plan = q.best_pd_split(5, *q.sharegpt4(), tbt_slo=0.1, bandwidth=25e9, kv_bytes_per_token=131072.0)
+    assert [(r["n_prefill"], r["n_decode"]) for r in rows] == [(1, 4), (2, 3), (3, 2), (4, 1)]
+    assert [r["rate"] for r in rows] == plan.table["rate"].tolist()
+    assert [r["best"] for r in rows] == [r["n_prefill"] == plan.n_prefill for r in rows]
+    assert rows[0]["colocated_rate"] == plan.colocated_capacity
+
+
+def test_queueing_cluster_bad_input_is_one_line(capsys):
+    from queueing.cli import main
+
+    base = ("--qps", 1, "-n", 20)
+    one_line_error(run("queueing", "cluster", "--groups", "prefill:2", *base), 1, "no decode replica")
+    for args, code, words in [
+        (("--groups", "prefil:2,decode:2"), 1, ["groups: group 1", "role must be one of"]),
+        (("--groups", "prefill:2:budget=9,decode:2"), 1, ["unknown setting 'budget'", "token_budget"]),
+        (("--groups", "colocated:2:scheduler=rad"), 1, ["scheduler 'rad' has no cluster driver"]),
+        (("--groups", "prefill:1,decode:1:scheduler=vllm"), 1, ["share one batch builder"]),
+        (("--groups", "none.toml"), 1, ["groups file 'none.toml' not found"]),
+        (("--groups", "colocated:1,prefill:1,decode:1", "--theory"), 1, ["colocated replicas or of prefill"]),
+        (("--groups", "colocated:2", "--router", "nope"), 2, ["--router", "invalid choice: 'nope'", "power_of_two"]),
+        (("--groups", "prefill:1,decode:1", "--bandwidth", 0), 2, ["--bandwidth", "> 0"]),
+        (("--groups", "prefill:1,decode:1", "--link-latency", -1), 2, ["--link-latency", ">= 0"]),
+        (("--groups", "colocated:2", "--tensor-parallel", 2), 1, ["tensor_parallel=2 needs model= and gpu="]),
+    ]:
+        one_line_error(in_process(main, capsys, "cluster", *args, *base), code, *words)
+    one_line_error(in_process(main, capsys, "cluster", "--qps", 1), 2, "--groups")
+    one_line_error(in_process(main, capsys, "plan", "--replicas", 1), 2, "--replicas", ">= 2")
+    one_line_error(in_process(main, capsys, "plan", "--replicas", 4, "--gpu", "h100-sxm"), 1, "model=")
+
+
+def test_help_and_usage_errors_import_neither_numba_nor_pandas():
+    code = ("import sys\n"
+            "from queueing.cli import main\n"
+            "for argv in (['--help'], ['cluster', '--help'], ['cluster', '--groups', 'x', '--router', 'no'],\n"
+            "             ['simulate', '--scheduler', 'nope']):\n"
+            "    try:\n"
+            "        main(argv)\n"
+            "    except SystemExit:\n"
+            "        pass\n"
+            "assert main(['cluster', '--groups', 'prefil:2', '--qps', '1']) == 1\n"
+            "print(sorted(m for m in ('numba', 'pandas', 'queueing.engine') if m in sys.modules))\n")
+    res = subprocess.run([sys.executable, "-c", code], env=dict(os.environ, PYTHONPATH=str(ROOT)),
+                         capture_output=True, text=True, timeout=120)
+    assert res.returncode == 0, res.stderr
+    assert res.stdout.strip().splitlines()[-1] == "[]"
+
+
+def test_names_listed_without_the_engine_are_the_engines():
+    from queueing import engine, registry
+
+    assert registry.ROUTER_NAMES == tuple(engine.ROUTERS)
+    codes = {"fcfs": engine.QUEUE_FCFS, "spf": engine.QUEUE_SPF, "priority": engine.QUEUE_PRIORITY}
+    for spec in registry.SCHEDULERS.values():
+        assert spec.queue_policy == codes[spec.queue_order]
+    assert [registry.SCHEDULERS[n].queue_policy for n in ("sarathi", "slai", "slai-priority")] == [0, 1, 2]
+
+
 def test_sweep_files_run_with_the_sweep_api(tmp_path):
     (tmp_path / "grid.toml").write_text(
         'task = "irm"\nbackend = "serial"\n[grid]\npolicy = ["lru", "fifo"]\ncapacity_fraction = [0.05, 0.2]\n'
@@ -183,5 +307,15 @@ def test_sweep_files_run_with_the_sweep_api(tmp_path):
     res = run("queueing", "sweep", "serve.toml", "--json", "--quiet", "--store", "st", cwd=tmp_path)
     assert res.returncode == 0, res.stderr
     assert [r["scheduler"] for r in json.loads(res.stdout)] == ["sarathi", "sarathi", "slai", "slai"]
+    (tmp_path / "cluster.toml").write_text(
+        'task = "cluster"\nbackend = "serial"\n[grid]\ngroups = ["prefill:1,decode:1", "colocated:2"]\nqps = 1.0\n'
+        "n_requests = 32\nbandwidth = 2e9\n")
+    res = run("queueing", "sweep", "cluster.toml", "--json", "--quiet", "--store", "st", "--plot", "c.png",
+              cwd=tmp_path)
+    assert res.returncode == 0, res.stderr
+    api = q.sweep(q.cluster_experiment, {"groups": ["prefill:1,decode:1", "colocated:2"], "qps": 1.0, "n_requests": 32,
+                                         "bandwidth": 2e9}, backend="serial", store=False, progress=False)
+    assert [r["first_gap_p50"] for r in json.loads(res.stdout)] == api["first_gap_p50"].tolist()
+    assert (tmp_path / "c.png").is_file()
     (tmp_path / "bad.toml").write_text('task = "irm"\n[grid\n')
     one_line_error(run("layercache", "sweep", "bad.toml", cwd=tmp_path), 1, "not valid TOML")

@@ -20,7 +20,8 @@ def _run(kernel, mode, objects, versions, n_layers, n_items, caps, warmup, group
         single_pass(mode, objects, versions, n_layers, caps, 0, caps.size, lookup, warmup, groups, last, weight, live,
                     tree, counts, hits)
     else:
-        stack_pass(mode, objects, versions, n_layers, np.ones(n_items), np.empty(0), np.empty(0), caps[0], caps, 0,
+        stack_pass(mode, objects, versions, n_layers, np.ones(n_items), np.ones(n_items), np.empty(0), np.empty(0),
+                   caps[0], caps, 0,
                    caps.size, lookup, warmup, groups, last, weight, live, tree, counts, hits, np.zeros_like(hits),
                    np.zeros(hits.size))
     return hits

@@ -26,15 +26,17 @@ def test_rate_one_is_the_exact_curve(method, policy):
     assert np.all(sampled["hit_ratio_error"] == 0) and np.all(sampled["sampling_rate"] == 1.0)
 
 
-def test_shards_is_close_and_its_error_estimate_covers_the_error():
-    # the estimate covers the sampling variance, not the bias of a scaled cache of a few items:
+def test_shards_adj_is_close_and_its_error_estimate_covers_the_error():
+    # classic SHARDS-adj (the stratified estimator: test_curve_stratified.py); the estimate covers the
+    # sampling variance, not the bias of a scaled cache of a few items:
     # capacities whose scaled cache holds >= 20 items, 40 seeds (samples of ~1000 of 20,000 objects)
     objects, _ = lc.irm_trace(lc.zipf_popularity(20_000, 0.8), np.array([1.0]), 200_000, seed=1)
     caps = [400, 1000, 4000]
     exact = lc.hit_ratio_curve(objects, capacities=caps)["hit_ratio"].to_numpy()
     errors, stated = [], []
     for seed in range(40):
-        shards = lc.hit_ratio_curve(objects, capacities=caps, method="shards", rate=0.05, seed=seed)
+        shards = lc.hit_ratio_curve(objects, capacities=caps, method="shards", rate=0.05, seed=seed,
+                                    estimator="classic")
         errors.append(shards["hit_ratio"].to_numpy() - exact)
         stated.append(shards["hit_ratio_error"].to_numpy())
     errors, stated = np.array(errors), np.array(stated)

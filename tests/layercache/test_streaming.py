@@ -39,6 +39,9 @@ def assert_same(streamed, in_memory):
     (res_s, state_s), (res_m, state_m) = streamed, in_memory
     assert (res_s.requests, res_s.hits, res_s.bytes_requested, res_s.bytes_hit) == \
         (res_m.requests, res_m.hits, res_m.bytes_requested, res_m.bytes_hit)
+    if res_m.per_request is not None:
+        assert isinstance(res_s.per_request, np.memmap)
+        np.testing.assert_array_equal(res_s.per_request, res_m.per_request)
     # both remap 64-bit ids in order of first appearance: the same dense ids
     np.testing.assert_array_equal(cached_items(state_s), cached_items(state_m))
 
@@ -51,9 +54,9 @@ def test_every_policy_every_window_size(policy):
             for size_mode, capacity, warmup in ((None, 40, 0), ("trace", 900, 0), ("trace", 700, 333)):
                 memory_sizes = None if size_mode is None else sizes
                 streamed = _simulate(staged, None, policy, capacity, None, size_mode, True, warmup, False, False,
-                                     False)
+                                     True)
                 in_memory = _simulate(ids, None, policy, capacity, None, memory_sizes, True, warmup, False, False,
-                                      False)
+                                      True)
                 assert streamed[0].hits > 0
                 assert_same(streamed, in_memory)
 
@@ -77,16 +80,81 @@ def test_versioned_every_mode_every_window_size(policy):
                     if policy in ("s3fifo", "slru") and capacity < 10:
                         continue  # a queue or segment would be empty (refused, as in libCacheSim)
                     (res_s, state_s), (res_m, state_m) = (
-                        _simulate(trace, ver, policy, capacity, cat, None, layered, warmup, full_only, False, False)
+                        _simulate(trace, ver, policy, capacity, cat, None, layered, warmup, full_only, False, True)
                         for trace, ver, cat in ((staged, None, None), (objects, versions, catalog)))
                     assert (res_s.mode, res_s.requests, res_s.hits, res_s.layers_requested, res_s.layers_hit) == \
                         (res_m.mode, res_m.requests, res_m.hits, res_m.layers_requested, res_m.layers_hit)
+                    np.testing.assert_array_equal(res_s.per_request, res_m.per_request)  # layers served
                     # fractional sizes summed per window: equal up to rounding
                     assert res_s.bytes_hit == pytest.approx(res_m.bytes_hit, rel=1e-12)
                     assert res_s.bytes_requested == pytest.approx(res_m.bytes_requested, rel=1e-12)
                     np.testing.assert_array_equal(cached_items(state_s), cached_items(state_m))
                     total_hits += res_s.hits
     assert total_hits > 0
+
+
+@pytest.mark.parametrize("table_ids", [1, 37])
+def test_ids_past_the_table_spill_to_disk(monkeypatch, table_ids):
+    """Past ``table_ids`` distinct ids, staging numbers them by partition on disk: the same hits, ids mapped back."""
+    import layercache.spill_remap as spill
+
+    monkeypatch.setattr(spill, "_TABLE_IDS", table_ids)
+    monkeypatch.setattr(spill, "_BLOCK", 101)  # the finishing passes in many blocks
+    ids, sizes = make_trace(seed=5)
+    memory_dense, memory_originals = lc.remap_ids(ids)
+    with lc.stream_trace(split(ids, sizes), chunk_requests=64) as staged:
+        dense = np.fromfile(staged.directory / "objects.bin", dtype=np.int32)
+        assert isinstance(staged.original_ids, np.memmap)
+        np.testing.assert_array_equal(staged.original_ids[dense], ids)
+        np.testing.assert_array_equal(np.unique(dense), np.arange(staged.n_objects))
+        assert staged.n_objects == memory_originals.size
+        # the table's ids keep first-appearance order; the spilled ones are numbered after them
+        first = memory_dense < table_ids
+        np.testing.assert_array_equal(dense[first], memory_dense[first])
+        assert dense[~first].min() == table_ids
+        assert sorted(os.listdir(staged.directory)) == ["objects.bin", "original_ids.bin", "sizes.bin",
+                                                        "versions.bin"]
+        for policy in POLICIES:
+            for size_mode, capacity in ((None, 40), ("trace", 900)):
+                (res_s, state_s), (res_m, state_m) = (
+                    _simulate(trace, None, policy, capacity, None, sz, True, 0, False, False, False)
+                    for trace, sz in ((staged, size_mode), (ids, None if size_mode is None else sizes)))
+                assert (res_s.hits, res_s.bytes_hit, res_s.requests) == (res_m.hits, res_m.bytes_hit, res_m.requests)
+                assert res_s.hits > 0
+                np.testing.assert_array_equal(np.sort(staged.original_ids[cached_items(state_s)]),
+                                              np.sort(memory_originals[cached_items(state_m)]))
+
+
+def test_versioned_text_file_streams_as_read_versioned_trace(tmp_path):
+    """A text trace with a version column (read_versioned_trace's input) staged from the file with a catalog."""
+    import pandas as pd
+
+    n_objects, n_layers = 80, 3
+    catalog = lc.Catalog.from_profile(n_objects, n_layers, "increasing", overhead=0.1)
+    objects, versions = lc.irm_trace(lc.zipf_popularity(n_objects, 0.9), lc.version_profile(n_layers), 900, seed=8)
+    frame = pd.DataFrame({"ts": np.arange(objects.size), "object": objects, "ver": versions, "bytes": 7})
+    frame.loc[::40, "bytes"] = 0  # skipped, as by the reader
+    path = tmp_path / "v.csv"
+    frame.to_csv(path, index=False)
+    columns = lc.TraceColumns(id="object", version="ver", size="bytes", time="ts")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ZeroSizeWarning)
+        ids, vers, _, _ = lc.read_versioned_trace(path, columns=columns)
+        staged = lc.stream_trace(path, catalog=catalog, columns=columns, chunk_requests=50)
+    assert staged.n_requests == ids.size == 900 - 23
+    with staged:
+        for policy in ("lru", "belady", "arc"):
+            for layered, full_only in VERSIONED_MODES.values():
+                got, want = (lc.simulate(trace, ver, policy=policy, capacity=15.0, catalog=cat, layered=layered,
+                                         full_object_only=full_only, warmup=100)
+                             for trace, ver, cat in ((staged, None, None), (ids, vers, catalog)))
+                assert (got.mode, got.requests, got.hits, got.layers_hit) == \
+                    (want.mode, want.requests, want.hits, want.layers_hit)
+                assert got.hits > 0
+    with pytest.raises(ValueError, match="must name a version column"):
+        lc.stream_trace(path, catalog=catalog)
+    with pytest.raises(ValueError, match="objects must lie in 0..9"):
+        lc.stream_trace(path, catalog=lc.Catalog.unit(10, n_layers), columns=columns, zero_sizes="unit")
 
 
 def test_versioned_chunks_checked_against_the_catalog():
@@ -152,6 +220,24 @@ def test_size0_chunks_skipped_with_a_count():
         lc.stream_trace(split(ids, sizes), zero_sizes="error")
 
 
+def test_zero_size_warning_names_the_callers_line(tmp_path):
+    ids, sizes = make_trace(n=200)
+    sizes[[3, 50]] = 0
+    path = tmp_path / "t.oracleGeneral.bin"
+    write_raw_oracle(path, ids, sizes)
+    calls = {
+        "stream_trace(chunks)": lambda: lc.stream_trace(split(ids, sizes)).close(),
+        "stream_trace(path)": lambda: lc.stream_trace(path, chunk_requests=7).close(),
+        "simulate(path)": lambda: lc.simulate(path, policy="lru", capacity=5),
+        "read_trace": lambda: lc.read_trace(path),
+        "a loop over iter_trace_chunks": lambda: [chunk for chunk in lc.iter_trace_chunks(path, chunk_requests=64)],
+    }
+    for name, call in calls.items():
+        with pytest.warns(ZeroSizeWarning, match="skipped 2 of 200") as caught:
+            call()
+        assert [os.path.basename(w.filename) for w in caught] == [os.path.basename(__file__)], name
+
+
 def test_real_csv_sample_streams_as_in_memory():
     path = os.path.join(DATA, "meta_kvcache_sample.csv")
     with warnings.catch_warnings():
@@ -193,7 +279,7 @@ def test_empty_trace():
 
 @pytest.mark.parametrize("kwargs, match", [
     ({"versions": np.ones(3, dtype=np.int8)}, "carries its versions and catalog"),
-    ({"per_request": True}, "per_request needs in-memory arrays"),
+    ({"per_request": 1}, "per_request must be a bool or a file path"),
     ({"full_object_only": True}, "full_object_only needs a versioned trace"),
     ({"sizes": np.ones(3)}, "sizes must be None"),
     ({"warmup": 4}, "warmup must be an integer in 0..3"),
@@ -204,6 +290,27 @@ def test_bad_arguments(kwargs, match):
         args = {"policy": "lru", "capacity": 2.0, **kwargs}
         with pytest.raises(ValueError, match=match):
             lc.simulate(staged, **args)
+
+
+def test_per_request_to_a_file(tmp_path):
+    ids, sizes = make_trace(n=500)
+    want = lc.simulate(ids, policy="s3fifo", capacity=300, sizes=sizes, per_request=True).per_request
+    assert want.sum() > 0
+    path = tmp_path / "outcomes.npy"
+    got = lc.simulate(split(ids, sizes), policy="s3fifo", capacity=300, sizes="trace", per_request=path)
+    np.testing.assert_array_equal(got.per_request, want)
+    assert not got.per_request.flags.writeable
+    np.testing.assert_array_equal(np.load(path), want)  # an .npy file, kept after the temporary staging is gone
+    with lc.stream_trace(split(ids, sizes)) as staged:
+        first = lc.simulate(staged, policy="lru", capacity=300, sizes="trace", per_request=True).per_request
+        second = lc.simulate(staged, policy="lru", capacity=300, per_request=True).per_request
+        assert first.filename != second.filename and os.path.dirname(first.filename) == str(staged.directory)
+    with pytest.raises(ValueError, match="stage the trace with stream_trace\\(\\) first, or give per_request a file"):
+        lc.simulate(split(ids, sizes), policy="lru", capacity=300, per_request=True)
+    with pytest.raises(ValueError, match="a file path applies to streamed traces"):
+        lc.simulate(ids, policy="lru", capacity=300, per_request=path)
+    with lc.stream_trace(iter([np.zeros(0, dtype=np.uint64)])) as staged:
+        assert lc.simulate(staged, policy="lru", capacity=3, per_request=True).per_request.shape == (0,)
 
 
 @pytest.mark.parametrize("chunks, match", [
@@ -231,7 +338,10 @@ def test_bad_source_and_options(tmp_path):
 
 @pytest.mark.slow
 def test_large_file_streams_as_in_memory(tmp_path):
-    """2 x 10^7 requests over 10^6 objects, written in chunks; the benchmark runs 2 x 10^8."""
+    """2 x 10^7 requests over 8 x 10^6 objects, written in chunks; the benchmark runs 2 x 10^8.
+
+    About 5 x 10^6 distinct objects: more than staging's in-memory table holds, so ids are also spilled.
+    """
     import importlib.util
 
     spec = importlib.util.spec_from_file_location(
@@ -240,11 +350,14 @@ def test_large_file_streams_as_in_memory(tmp_path):
     bench = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(bench)
     path = tmp_path / "big.oracleGeneral"
-    total = bench.build_file(path, 2 * 10**7, 10**6, 0.8, seed=1)
+    total = bench.build_file(path, 2 * 10**7, 8 * 10**6, 0.8, seed=1)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ZeroSizeWarning)
         staged = lc.stream_trace(path)
         ids, sizes, _, _ = lc.read_trace(path, remap=True)
+    from layercache.spill_remap import _TABLE_IDS
+
+    assert staged.n_objects > _TABLE_IDS and isinstance(staged.original_ids, np.memmap)
     with staged:
         for policy in POLICIES:
             got = lc.simulate(staged, policy=policy, capacity=0.01 * total, sizes="trace")

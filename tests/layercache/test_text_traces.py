@@ -63,8 +63,9 @@ def test_twitter_sample_is_detected_and_read():
     peer_ids, _, peer_times = lcs_read(TWITTER, time=1, obj_id=2, size=3)
     np.testing.assert_array_equal(ids, peer_ids)
     np.testing.assert_array_equal(times, peer_times)
-    with pytest.warns(UserWarning, match="dropped 7 of 100 requests whose operation"):
+    with pytest.warns(UserWarning, match="dropped 7 of 100 requests whose operation") as caught:
         gets = lc.read_trace(TWITTER, operations={"get", "gets"})[0]
+    assert [w.filename for w in caught] == [__file__]  # the caller's line, not the reader's
     assert gets.size == (frame[5].isin(["get", "gets"])).sum() == 93
 
 

@@ -23,6 +23,15 @@ def test_moments_match_brute_force():
     assert m.mean_kv == pytest.approx(np.mean(Akv), rel=1e-12)
     Akv2 = [sum((16 * -(-(p + k) // 16)) ** 2 for k in range(1, d)) for p, d in zip(P, D)]
     assert m.mean_kv_sq == pytest.approx(np.mean(Akv2), rel=1e-12)
+    # the moments of the KV-bound decode law, from their definitions written out
+    b = [-(-p // 16) for p in P]
+    G = np.mean([-(-(p + d - 1) // 16) - bb for p, d, bb in zip(P, D, b)])
+    assert m.mean_prompt_sq == pytest.approx(np.mean([p * p for p in P]), rel=1e-12)
+    assert m.mean_growth_blocks == pytest.approx(G, rel=1e-12)
+    leftover = [l for bb in b for l in range(bb)]  # a leftover uniform on 0 .. b-1, b drawn in proportion to b P(b)
+    assert m.prompt_block_residual == pytest.approx(np.mean(leftover), rel=1e-12)
+    # P(L < G) with the whole blocks l spread evenly over [l, l + 1)
+    assert m.preempt_share == pytest.approx(np.mean([min(max(G - l, 0.0), 1.0) for l in leftover]), rel=1e-12)
 
 
 def test_latency_parts_default():

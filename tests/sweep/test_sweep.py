@@ -64,6 +64,24 @@ def test_mixed_sweep_is_bit_identical_serially_on_processes_and_on_dask():
     pd.testing.assert_frame_equal(serial, dask, check_exact=True)
 
 
+def test_cluster_sweep_is_bit_identical_serially_and_on_processes():
+    grid = {"groups": ["prefill:1,decode:1", "colocated:2"], "router": ["round_robin", "power_of_two"],
+            "bandwidth": [2e9, 1e12], "qps": 1.5, "n_requests": 64}
+    serial = sweep(q.cluster_experiment, grid, backend="serial", store=False, progress=False)
+    processes = sweep(q.cluster_experiment, grid, backend="processes", workers=2, store=False, progress=False)
+    assert "error" not in serial and len(serial) == 8
+    pd.testing.assert_frame_equal(serial, processes, check_exact=True)
+    assert serial["seed"].nunique() == 8  # each configuration its own workload, from the configuration
+    split = serial[serial["groups"] == "prefill:1,decode:1"]
+    assert (split["g0_transfers"] == 64).all()
+    assert serial.loc[serial["groups"] == "colocated:2", "g0_transfers"].eq(0).all()
+    # a seed in the grid gives every configuration the same workload: the link alone changes the first gap
+    paired = sweep(q.cluster_experiment, dict(grid, groups="prefill:1,decode:1", router="round_robin", seed=[3]),
+                   backend="serial", store=False, progress=False)
+    assert paired["all_ttft_p50"].nunique() == 1  # TTFT ends at the prefill, before the transfer
+    assert paired["first_gap_p50"].is_monotonic_decreasing and paired["first_gap_p50"].nunique() == 2
+
+
 def _flaky(x, seed):
     if x == 2:
         raise ValueError("x = 2 is not allowed")
