@@ -43,10 +43,10 @@ generated tokens on that decode replica. Requests never get lost: the
 admission queue waits for memory. With an infinitely fast link and no
 latency, a request's KV lands at its prefill completion.
 
-Limits of this version: the groups of one role share one configuration; all
-groups use schedulers with one batch builder (Sarathi-Serve, vLLM or SLAI
-variants); the block size, KV watermark, append rule and token convention
-are the cluster's.
+Each role runs its own scheduler (e.g. prefill replicas on Sarathi-Serve,
+decode replicas on vLLM; any registered scheduler, RAD included). Limits of
+this version: the groups of one role share one configuration; the block
+size, KV watermark, append rule and token convention are the cluster's.
 """
 
 import math
@@ -81,8 +81,8 @@ class ReplicaGroup:
     role : {"colocated", "prefill", "decode"}
     count : int, >= 1
     scheduler : str
-        A registered scheduler (``queueing.registry.scheduler_names()``) whose
-        batch builder has a cluster driver (Sarathi-Serve, vLLM, SLAI).
+        A registered scheduler (``queueing.registry.scheduler_names()``); the
+        roles may use different ones.
     latency : latency model, optional
         Default ``queueing.latency.default_latency()``; or give ``model`` and ``gpu``.
     model, gpu, tensor_parallel :
@@ -283,15 +283,8 @@ def simulate_cluster(workload, groups, *, link=None, router="round_robin", decod
 
     p, d = workload.prompt_tokens, workload.output_tokens
     n = len(workload)
-    setups = {}
-    drivers = set()
-    for r in roles:
-        g = groups[by_role[r][0]]
-        setups[r] = _role_setup(g, r, block_size, kv_watermark, append, silent, max_model_len, p, d)
-        drivers.add(setups[r]["cluster_driver"])
-    if len(drivers) > 1:
-        raise ValueError(f"the groups' schedulers must share one batch builder, got "
-                         f"{ {r: groups[by_role[r][0]].scheduler for r in roles} }")
+    setups = {r: _role_setup(groups[by_role[r][0]], r, block_size, kv_watermark, append, silent, max_model_len, p, d)
+              for r in roles}
     budget = min(s["token_budget"] for s in setups.values())
     bound = int(d.sum()) + (silent + 1) * n + int(p.sum() + d.sum()) // budget
     if max_iterations is None:
@@ -303,7 +296,7 @@ def simulate_cluster(workload, groups, *, link=None, router="round_robin", decod
         cfgs.append(Config(s["token_budget"], s["max_active"], s["max_decodes"], s["max_prefill_tokens"], block_size,
                            s["n_blocks"], R, 0, s["queue_policy"], s["variant"], s["lat_kind"], s["lat_params"],
                            s["sched_params"], int(bool(check_invariants)), s["uses_budget"], 0, max_iterations,
-                           s["watermark"], append, silent))
+                           s["watermark"], append, silent, s["builder"]))
     cfgs = tuple(cfgs)
 
     kv_bytes = link.kv_bytes_per_token
@@ -313,20 +306,20 @@ def simulate_cluster(workload, groups, *, link=None, router="round_robin", decod
     if not (math.isfinite(float(kv_bytes)) and kv_bytes > 0):
         raise ValueError(f"link.kv_bytes_per_token must be a finite number > 0, got {kv_bytes!r}")
 
-    from . import cluster_engine
+    from .cluster_driver import run_cluster
+    from .cluster_engine import CLUSTER_INVARIANT_MESSAGES, new_cluster
 
     rank = np.unique(workload.tbt_slo, return_inverse=True)[1].astype(np.int64)
     spec = Spec(workload.arrival, p, workload.tbt_slo, rank)
     blocks = np.array([setups[_ROLE_ORDER[k]]["n_blocks"] for k in role_of], np.int64)
     u = router_uniforms("power_of_two" if "power_of_two" in (router, decode_router) else router, n, router_seed)
     st = new_state(n, R, max(c.max_active for c in cfgs), blocks, np.zeros(n, bool), (), u)
-    cl = cluster_engine.new_cluster(role_of, n_stage1, [ROUTERS[router], ROUTERS[decode_router]], bw, float(link.latency),
-                     float(kv_bytes), n)
-    driver = getattr(cluster_engine, drivers.pop())
+    cl = new_cluster(role_of, n_stage1, np.array([ROUTERS[router], ROUTERS[decode_router]], np.int64),
+                     np.array([bw, float(link.latency), float(kv_bytes)]), n)
     rec = initial_records(spec, d, cfgs[0])
-    messages = {**INVARIANT_MESSAGES, **cluster_engine.CLUSTER_INVARIANT_MESSAGES}
+    messages = {**INVARIANT_MESSAGES, **CLUSTER_INVARIANT_MESSAGES}
     t0 = time.perf_counter()
-    st, rec = drive(lambda rec: driver(spec, st, rec, d, cfgs, cl), st, rec, cfgs[0], messages)
+    st, rec = drive(lambda rec: run_cluster(spec, st, rec, d, cfgs, cl), st, rec, cfgs[0], messages)
     wall = time.perf_counter() - t0
 
     requests, iterations = result_tables(workload, st, rec, np.zeros(n, bool), silent)
@@ -353,13 +346,13 @@ def simulate_cluster(workload, groups, *, link=None, router="round_robin", decod
 
 def _role_setup(g, role, block_size, kv_watermark, append, silent, max_model_len, p, d):
     """Validated settings of the groups of ``role`` (``g`` is the first)."""
-    from .cluster_engine import CLUSTER_DRIVERS
+    from .cluster_driver import BUILDERS
 
     where = f"{role} group"
     sspec, _ = get_scheduler(g.scheduler)
-    if sspec.driver not in CLUSTER_DRIVERS:
-        raise ValueError(f"{where}: scheduler {g.scheduler!r} has no cluster driver; clusters run the batch "
-                         f"builders of {sorted(CLUSTER_DRIVERS)}")
+    if sspec.driver not in BUILDERS:
+        raise ValueError(f"{where}: scheduler {g.scheduler!r} has no batch builder id for clusters; add one to "
+                         f"queueing.cluster_driver.BUILDERS (clusters run {sorted(BUILDERS)})")
     lat, kv = resolve_hardware(g.latency, g.kv_capacity_tokens, g.model, g.gpu, g.tensor_parallel,
                                DEFAULT_KV_CAPACITY_TOKENS)
     lat = default_latency() if lat is None else lat
@@ -376,7 +369,7 @@ def _role_setup(g, role, block_size, kv_watermark, append, silent, max_model_len
     check_scheduler_params(sspec, dict(zip(known, sp.tolist())), _positive_int(g.token_budget, f"{where} token_budget"))
     n_blocks = kv // block_size
     watermark = int(kv_watermark * n_blocks)
-    s = dict(cluster_driver=CLUSTER_DRIVERS[sspec.driver], queue_policy=int(sspec.queue_policy),
+    s = dict(builder=BUILDERS[sspec.driver], queue_policy=int(sspec.queue_policy),
              variant=int(sspec.variant), uses_budget=int(sspec.uses_budget), sched_params=sp,
              n_blocks=int(n_blocks), watermark=watermark,
              token_budget=_positive_int(g.token_budget, f"{where} token_budget"),

@@ -1,9 +1,11 @@
-"""Jitted event loop of a cluster: colocated, prefill and decode replicas behind two routers.
+"""The event loop of every run: replicas behind two routers, colocated, prefill and decode.
 
 Units: seconds, tokens, bytes. The replicas share one engine state
-(``queueing.engine.State``) and run the engine's own operations and a
-registered scheduler's ``build``; this module adds only what a cluster adds
-(``queueing.cluster`` documents the model):
+(``queueing.engine.State``) and run the engine's operations (commit, routing,
+launch) and a registered scheduler's ``build``; a plain ``simulate`` run is a
+cluster of colocated replicas only, so ``next_decision`` is the one event loop
+of both. What a disaggregated cluster adds (``queueing.cluster`` documents
+the model):
 
 * replicas are numbered by role: colocated, then prefill, then decode; arrivals
   are routed (``pick_replica``, stage 0) over the colocated and prefill
@@ -23,14 +25,20 @@ registered scheduler's ``build``; this module adds only what a cluster adds
   active decode on the decode replica (its KV tokens and blocks unchanged).
 
 Event order at equal times: batch ends, then landings, then arrivals, then
-admissions to decode replicas, then idle replicas schedule (lowest first). A
-replica with nothing active whose next waiting request's KV does not fit
-(its memory is held for transfers) waits for a landing.
-A registered scheduler runs in clusters once its ``build`` has a driver
-here (``CLUSTER_DRIVERS``: the engine's driver loop with ``cluster_next_decision``).
-Per-role configurations ``cfgs`` (a 3-tuple of ``queueing.engine.Config``,
-indexed by role) give each kind its latency model, KV capacity, budget and
-active cap.
+admissions to decode replicas, then idle replicas schedule (lowest first), so
+a batch built at time t sees every arrival and completion at t. A replica
+with nothing active whose next waiting request's KV does not fit while some
+of its memory is held for transfers waits for a landing.
+
+Drivers. ``replica_loop(build, ...)`` is the one driver loop, inlined into
+each driver with its batch builder ``build`` a compile-time constant (a
+jitted function passed to an inlined function leaves no function in any
+compiled signature, so numba's on-disk cache works): each scheduler's
+``run_<name>`` runs it on colocated replicas (``drive_colocated``) and
+``queueing.cluster_driver.run_cluster`` on a cluster, with a builder that
+dispatches on each role's ``cfg.builder``. Per-role configurations ``cfgs``
+(a 3-tuple of ``queueing.engine.Config``, indexed by role) give each kind its
+batch builder, latency model, KV capacity, budget and active cap.
 """
 
 from collections import namedtuple
@@ -42,9 +50,6 @@ from ._heap import heap_pop, heap_push
 from .engine import (DECODE, REJECTED, STATUS_DONE, STATUS_GROW, STATUS_INVARIANT, STATUS_ITER_LIMIT,
                      _active_add, _active_remove, _commit, assign, launch, pick_replica)
 from .kv import kv_fits
-from .sched_sarathi import build_sarathi
-from .sched_slai import build_slai
-from .sched_vllm import build_vllm
 
 ROLE_COLOCATED, ROLE_PREFILL, ROLE_DECODE = 0, 1, 2
 ROLES = {"colocated": ROLE_COLOCATED, "prefill": ROLE_PREFILL, "decode": ROLE_DECODE}
@@ -65,20 +70,21 @@ Cluster = namedtuple("Cluster", [
 ])
 
 
-def new_cluster(role, n_stage1, routers, bandwidth, link_latency, kv_bytes_per_token, n):
-    """Fresh cluster state for ``n`` requests on replicas of roles ``role`` (int (R,))."""
+@njit(cache=True)
+def new_cluster(role, n_stage1, routers, link, n):
+    """Fresh cluster state for ``n`` requests on replicas of roles ``role`` (int64 (R,)).
+
+    ``routers``: int64 (2,), the arrival and decode routers (``engine.ROUTERS``);
+    ``link``: float64 (3,), bandwidth (B/s), latency (s), KV bytes per token.
+    """
     R = role.size
-    z = lambda *s: np.zeros(s, np.int64)  # noqa: E731
-    f = lambda *s: np.full(s, np.nan)  # noqa: E731
-    m = max(n, 1)
+    m = max(n, 1) if n_stage1 < R else 1  # admission queues and transfers exist only with decode replicas
     return Cluster(
-        role=np.asarray(role, np.int64), n_stage1=np.array([n_stage1], np.int64),
-        routers=np.asarray(routers, np.int64),
-        link=np.array([bandwidth, link_latency, kv_bytes_per_token], np.float64), link_free=np.zeros(R),
-        qkey=np.zeros((R, m)), qid=z(R, m), qlen=z(R), incoming=z(R),
-        tkey=np.zeros((1, m)), tid=z(1, m), tlen=z(1),
-        src=np.full(n, -1, np.int64), dst=np.full(n, -1, np.int64), prefill_end=f(n), xfer_start=f(n),
-        xfer_end=f(n),
+        role=role.copy(), n_stage1=np.full(1, n_stage1, np.int64), routers=routers.copy(), link=link.copy(),
+        link_free=np.zeros(R), qkey=np.zeros((R, m)), qid=np.zeros((R, m), np.int64), qlen=np.zeros(R, np.int64),
+        incoming=np.zeros(R, np.int64), tkey=np.zeros((1, m)), tid=np.zeros((1, m), np.int64),
+        tlen=np.zeros(1, np.int64), src=np.full(n, -1, np.int64), dst=np.full(n, -1, np.int64),
+        prefill_end=np.full(n, np.nan), xfer_start=np.full(n, np.nan), xfer_end=np.full(n, np.nan),
     )
 
 
@@ -152,7 +158,7 @@ def _land(st, cfg, cl, i):
 
 
 @njit(cache=True, inline="always")
-def cluster_next_decision(spec, st, rec, out_len, cfgs, cl):
+def next_decision(spec, st, rec, out_len, cfgs, cl):
     """Advance events until a replica must schedule; return it or a STATUS_ code."""
     n = spec.arrival.size
     R = cl.role.size
@@ -192,7 +198,7 @@ def cluster_next_decision(spec, st, rec, out_len, cfgs, cl):
         for r in range(R):
             if st.busy[r] == 0 and (st.n_active[r] > 0 or st.wlen[r] > 0):
                 cfg = cfgs[cl.role[r]]
-                if st.n_active[r] == 0 and not kv_fits(st, cfg, r, st.target[st.wid[r, 0]]):
+                if st.n_active[r] == 0 and st.held[r] > 0 and not kv_fits(st, cfg, r, st.target[st.wid[r, 0]]):
                     continue  # its KV is held for transfers: it waits for a landing to free some
                 if rec.n_it[0] >= rec.it_start.size:
                     return STATUS_GROW
@@ -209,44 +215,28 @@ def cluster_next_decision(spec, st, rec, out_len, cfgs, cl):
         st.now[0] = t
 
 
-# One driver per batch builder, the engine's driver loop verbatim with the cluster's
-# decisions and the replica's role configuration (compiled on first use only).
-
-@njit(cache=True)
-def cluster_sarathi(spec, st, rec, out_len, cfgs, cl):
+@njit(cache=True, inline="always")
+def replica_loop(build, spec, st, rec, out_len, cfgs, cl):
+    """Run until done or a STATUS_ code: each decision's replica ``r`` builds (``build(spec, st, cfg, r)``) and launches a batch."""
     while True:
-        r = cluster_next_decision(spec, st, rec, out_len, cfgs, cl)
+        r = next_decision(spec, st, rec, out_len, cfgs, cl)
         if r < 0:
             return r
-        build_sarathi(spec, st, cfgs[cl.role[r]], r)
-        s = launch(spec, st, rec, cfgs[cl.role[r]], r)
+        cfg = cfgs[cl.role[r]]
+        build(spec, st, cfg, r)
+        s = launch(spec, st, rec, cfg, r)
         if s < 0:
             return s
 
 
-@njit(cache=True)
-def cluster_vllm(spec, st, rec, out_len, cfgs, cl):
-    while True:
-        r = cluster_next_decision(spec, st, rec, out_len, cfgs, cl)
-        if r < 0:
-            return r
-        build_vllm(spec, st, cfgs[cl.role[r]], r)
-        s = launch(spec, st, rec, cfgs[cl.role[r]], r)
-        if s < 0:
-            return s
+@njit(cache=True, inline="always")
+def drive_colocated(build, spec, st, rec, out_len, cfg):
+    """``replica_loop`` on ``cfg.n_replicas`` colocated replicas behind the router ``cfg.router``.
 
-
-@njit(cache=True)
-def cluster_slai(spec, st, rec, out_len, cfgs, cl):
-    while True:
-        r = cluster_next_decision(spec, st, rec, out_len, cfgs, cl)
-        if r < 0:
-            return r
-        build_slai(spec, st, cfgs[cl.role[r]], r)
-        s = launch(spec, st, rec, cfgs[cl.role[r]], r)
-        if s < 0:
-            return s
-
-
-# registered driver -> cluster driver
-CLUSTER_DRIVERS = {"run_sarathi": "cluster_sarathi", "run_vllm": "cluster_vllm", "run_slai": "cluster_slai"}
+    A fresh cluster state each call is exact: without decode replicas its
+    queues and transfers stay empty (``drive`` calls again after growing records).
+    """
+    R = cfg.n_replicas
+    routers = np.full(2, cfg.router, np.int64)
+    cl = new_cluster(np.zeros(R, np.int64), R, routers, np.array([np.inf, 0.0, 1.0]), spec.arrival.size)
+    return replica_loop(build, spec, st, rec, out_len, (cfg, cfg, cfg), cl)

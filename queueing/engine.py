@@ -24,9 +24,11 @@ preemption follow ``queueing.kv``: a preempted request frees its KV, returns
 to the waiting queue and later re-prefills its prompt plus the tokens it has
 generated, and that re-prefill emits its next token.
 
-Event order at equal times: batch ends first, then arrivals, then idle
-replicas schedule (lowest replica first), so a batch built at time t sees
-every arrival and completion at t.
+The event loop (``next_decision``) and the driver loop live in
+``queueing.cluster_engine``: a run of ``simulate`` is a cluster of colocated
+replicas. Event order at equal times: batch ends first, then arrivals, then
+idle replicas schedule (lowest replica first), so a batch built at time t
+sees every arrival and completion at t.
 
 Adding a scheduler
 ------------------
@@ -53,14 +55,10 @@ Adding a scheduler
      and ``cfg.sched_params`` (float64 array).
    * ``run_<name>(spec, st, rec, out_len, cfg)``, the driver, verbatim::
 
-         while True:
-             r = next_decision(spec, st, rec, out_len, cfg)
-             if r < 0:
-                 return r
-             build_<name>(spec, st, cfg, r)
-             s = launch(spec, st, rec, cfg, r)
-             if s < 0:
-                 return s
+         return drive_colocated(build_<name>, spec, st, rec, out_len, cfg)
+
+     (``queueing.cluster_engine.drive_colocated``: the one event and driver
+     loop, inlined with ``build_<name>`` as a constant).
 
    The testbed's KV rules (watermark, append rule) live in ``kv_fits`` and
    ``kv_try_append`` and the token convention in the engine's commit, so a
@@ -70,6 +68,9 @@ Adding a scheduler
    params=(("p", default), ...), uses_budget=True)``. ``simulate(...,
    scheduler="<name>", p=...)`` then works; the invariant checks of
    ``check_invariants=True`` apply to it automatically.
+3. For clusters (``queueing.simulate_cluster``), give its builder an id in
+   ``queueing/cluster_driver.py`` (``BUILDERS`` and one branch of
+   ``build_by_id``); without one, clusters refuse it with a clear error.
 
 Everything is called by global name so that numba's on-disk cache works.
 
@@ -139,7 +140,8 @@ Config = namedtuple("Config", [
     "n_replicas", "router", "queue_policy", "variant", "lat_kind", "lat_params", "sched_params",
     "check", "uses_budget", "record_entries", "max_iterations",
     "watermark", "append_rule", "prefill_silent",
-])
+    "builder",  # batch-builder id of the cluster driver (queueing.cluster_driver.BUILDERS); -1: not needed
+], defaults=(-1,))
 
 
 # ----------------------------------------------------------------- queues
@@ -316,11 +318,6 @@ def assign(spec, st, cfg, j, r):
     heap_push(st.wkey, st.wid, st.wlen, r, waiting_key(spec, st, cfg, j, False), j)
 
 
-@njit(cache=True)
-def _route(spec, st, cfg, j):
-    assign(spec, st, cfg, j, pick_replica(st, cfg, cfg.router, 0, cfg.n_replicas, j, 0))
-
-
 @njit(cache=True, inline="always")
 def _commit(spec, st, rec, out_len, cfg, r):
     t = st.clock[r]
@@ -354,46 +351,6 @@ def _commit(spec, st, rec, out_len, cfg, r):
             st.outstanding[r] -= 1
             st.work[r] -= spec.prompt[i]
             st.n_done[0] += 1
-
-
-@njit(cache=True, inline="always")
-def next_decision(spec, st, rec, out_len, cfg):
-    """Advance events until a replica must schedule; return it or a STATUS_ code."""
-    n = spec.arrival.size
-    R = cfg.n_replicas
-    while True:
-        now = st.now[0]
-        rb = -1
-        tb = np.inf
-        for r in range(R):
-            if st.busy[r] == 1 and st.clock[r] < tb:
-                tb = st.clock[r]
-                rb = r
-        if rb >= 0 and tb <= now:
-            _commit(spec, st, rec, out_len, cfg, rb)
-            continue
-        j = st.next_arrival[0]
-        while j < n and st.phase[j] == REJECTED:
-            j += 1
-            st.next_arrival[0] = j
-        if j < n and spec.arrival[j] <= now:
-            _route(spec, st, cfg, j)
-            st.next_arrival[0] = j + 1
-            continue
-        for r in range(R):
-            if st.busy[r] == 0 and (st.n_active[r] > 0 or st.wlen[r] > 0):
-                if rec.n_it[0] >= rec.it_start.size:
-                    return STATUS_GROW
-                if cfg.record_entries != 0 and rec.n_e[0] + cfg.max_active > rec.e_req.size:
-                    return STATUS_GROW
-                if rec.n_it[0] >= cfg.max_iterations:
-                    return STATUS_ITER_LIMIT
-                return r
-        ta = spec.arrival[j] if j < n else np.inf
-        t = min(tb, ta)
-        if t == np.inf:
-            return STATUS_DONE
-        st.now[0] = t
 
 
 @njit(cache=True)

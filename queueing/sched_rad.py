@@ -82,7 +82,8 @@ of ``tile`` raises ``ValueError`` when the run starts.
 from numba import njit
 
 from ._batching import chunk_prefills, decode_running_in_order
-from .engine import admit, batch_clear, launch, next_decision, waiting_peek, waiting_pop
+from .cluster_engine import drive_colocated
+from .engine import admit, batch_clear, waiting_peek, waiting_pop
 from .kv import kv_fits
 
 __all__ = ["build_rad", "run_rad", "check_rad_params"]
@@ -154,11 +155,4 @@ def run_rad(spec, st, rec, out_len, cfg):
         raise ValueError("RAD needs prefills_per_cycle >= 1 and kv_reserve in [0, 1)")
     if cfg.sched_params[3] < 0 or cfg.sched_params[3] >= cfg.token_budget:
         raise ValueError("RAD needs 0 <= decode_budget < token_budget (0: dynamic split)")
-    while True:
-        r = next_decision(spec, st, rec, out_len, cfg)
-        if r < 0:
-            return r
-        build_rad(spec, st, cfg, r)
-        s = launch(spec, st, rec, cfg, r)
-        if s < 0:
-            return s
+    return drive_colocated(build_rad, spec, st, rec, out_len, cfg)

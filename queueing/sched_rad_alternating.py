@@ -59,7 +59,8 @@ than the id of the last decode served; 0 at the start).
 
 from numba import njit
 
-from .engine import DECODE, PREFILL, admit, batch_add, batch_clear, launch, next_decision, preempt
+from .cluster_engine import drive_colocated
+from .engine import DECODE, PREFILL, admit, batch_add, batch_clear, preempt
 from .engine import waiting_peek, waiting_pop
 from .kv import kv_fits, kv_try_append
 from .sched_rad import check_rad_params  # noqa: F401  (the registry's range check)
@@ -174,11 +175,4 @@ def build_rad_alternating(spec, st, cfg, r):
 
 @njit(cache=True)
 def run_rad_alternating(spec, st, rec, out_len, cfg):
-    while True:
-        r = next_decision(spec, st, rec, out_len, cfg)
-        if r < 0:
-            return r
-        build_rad_alternating(spec, st, cfg, r)
-        s = launch(spec, st, rec, cfg, r)
-        if s < 0:
-            return s
+    return drive_colocated(build_rad_alternating, spec, st, rec, out_len, cfg)

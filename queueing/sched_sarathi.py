@@ -10,7 +10,8 @@ head-of-line blocking. Registered as "sarathi" and "sarathi-spf".
 from numba import njit
 
 from ._batching import admit_new_prefills, chunk_prefills, decode_running_in_order
-from .engine import batch_clear, launch, next_decision
+from .cluster_engine import drive_colocated
+from .engine import batch_clear
 
 
 @njit(cache=True, inline="always")
@@ -23,11 +24,4 @@ def build_sarathi(spec, st, cfg, r):
 
 @njit(cache=True)
 def run_sarathi(spec, st, rec, out_len, cfg):
-    while True:
-        r = next_decision(spec, st, rec, out_len, cfg)
-        if r < 0:
-            return r
-        build_sarathi(spec, st, cfg, r)
-        s = launch(spec, st, rec, cfg, r)
-        if s < 0:
-            return s
+    return drive_colocated(build_sarathi, spec, st, rec, out_len, cfg)

@@ -13,7 +13,8 @@ import numpy as np
 from numba import njit
 
 from ._batching import decode_running_in_order
-from .engine import admit, batch_add, batch_clear, launch, next_decision, waiting_peek, waiting_pop
+from .cluster_engine import drive_colocated
+from .engine import admit, batch_add, batch_clear, waiting_peek, waiting_pop
 from .kv import kv_fits
 
 
@@ -38,11 +39,4 @@ def build_vllm(spec, st, cfg, r):
 
 @njit(cache=True)
 def run_vllm(spec, st, rec, out_len, cfg):
-    while True:
-        r = next_decision(spec, st, rec, out_len, cfg)
-        if r < 0:
-            return r
-        build_vllm(spec, st, cfg, r)
-        s = launch(spec, st, rec, cfg, r)
-        if s < 0:
-            return s
+    return drive_colocated(build_vllm, spec, st, rec, out_len, cfg)

@@ -246,8 +246,6 @@ def test_queueing_cluster_bad_input_is_one_line(capsys):
     for args, code, words in [
         (("--groups", "prefil:2,decode:2"), 1, ["groups: group 1", "role must be one of"]),
         (("--groups", "prefill:2:budget=9,decode:2"), 1, ["unknown setting 'budget'", "token_budget"]),
-        (("--groups", "colocated:2:scheduler=rad"), 1, ["scheduler 'rad' has no cluster driver"]),
-        (("--groups", "prefill:1,decode:1:scheduler=vllm"), 1, ["share one batch builder"]),
         (("--groups", "none.toml"), 1, ["groups file 'none.toml' not found"]),
         (("--groups", "colocated:1,prefill:1,decode:1", "--theory"), 1, ["colocated replicas or of prefill"]),
         (("--groups", "colocated:2", "--router", "nope"), 2, ["--router", "invalid choice: 'nope'", "power_of_two"]),

@@ -175,6 +175,51 @@ def test_colocated_cluster_is_simulate_exactly():
         np.testing.assert_array_equal(a.requests.replica, b.requests.replica)
 
 
+@pytest.mark.parametrize("scheduler", ["vllm", "slai", "rad", "rad-alternating"])
+def test_colocated_cluster_is_simulate_exactly_for_every_batch_builder(scheduler):
+    w = _random_workload(5, 200)
+    kw = dict(token_budget=256, kv_capacity_tokens=6000)
+    a = q.simulate(w, scheduler, LAT, n_replicas=2, router="least_work", warn_overload=False, **kw)
+    b = simulate_cluster(w, colocated(2, scheduler=scheduler, latency=LAT, **kw), router="least_work",
+                         warn_overload=False)
+    np.testing.assert_array_equal(a.token_times, b.token_times)
+    np.testing.assert_array_equal(a.requests.replica, b.requests.replica)
+
+
+def test_roles_run_their_own_batch_builders():
+    # decode replicas on vLLM run every running decode each iteration; on Sarathi-Serve at most the
+    # token budget (8); prefill replicas on vLLM run whole prompts, on Sarathi-Serve chunks of the budget
+    w = _random_workload(6, 150)
+    decodes, prompts = {}, {}
+    for pre, dec in [("sarathi", "sarathi"), ("sarathi", "vllm"), ("vllm", "sarathi")]:
+        groups = [ReplicaGroup("prefill", 1, scheduler=pre, latency=LAT, token_budget=256),
+                  ReplicaGroup("decode", 1, scheduler=dec, latency=LAT, token_budget=8, max_active=64)]
+        res = simulate_cluster(w, groups, check_invariants=True, warn_overload=False, **VLLM)
+        assert np.all(np.isfinite(res.requests.finish))
+        it, roles = res.iterations, res.replicas.role.to_numpy()
+        decodes[pre, dec] = it.decodes[roles[it.replica] == "decode"].max()
+        prompts[pre, dec] = it.prefill_tokens[roles[it.replica] == "prefill"].max()
+    assert decodes["sarathi", "sarathi"] <= 8 < decodes["sarathi", "vllm"]
+    assert prompts["sarathi", "sarathi"] <= 256 < prompts["vllm", "sarathi"]
+
+
+def test_rad_runs_in_a_disaggregated_cluster():
+    w = _random_workload(7, 150)
+    for scheduler in ("rad", "rad-alternating"):
+        res = simulate_cluster(w, _pd(1, 2, scheduler=scheduler, token_budget=256, kv_capacity_tokens=6000),
+                               check_invariants=True, warn_overload=False)
+        r = res.requests
+        assert np.all(np.isfinite(r.finish)) and np.all(r.prefill_replica == 0) and set(r.decode_replica) == {1, 2}
+
+
+def test_a_scheduler_without_a_builder_id_is_refused(monkeypatch):
+    import queueing.cluster_driver as cd
+
+    monkeypatch.setattr(cd, "BUILDERS", {k: v for k, v in cd.BUILDERS.items() if k != "run_rad"})
+    with pytest.raises(ValueError, match="no batch builder id"):
+        simulate_cluster(W, [ReplicaGroup("colocated", 1, scheduler="rad")])
+
+
 def test_power_of_two_is_seeded():
     w = _random_workload(4, 300)
     run = lambda s: q.simulate(w, "sarathi", LAT, n_replicas=4, router="power_of_two", router_seed=s)  # noqa: E731
@@ -324,9 +369,6 @@ W = _trace([0.0], [10], [2])
     (lambda: simulate_cluster(W, [ReplicaGroup("mixed", 1)]), r"role must be one of"),
     (lambda: simulate_cluster(W, []), "non-empty list"),
     (lambda: simulate_cluster(W, [ReplicaGroup("colocated", 0)]), "count"),
-    (lambda: simulate_cluster(W, [ReplicaGroup("colocated", 1, scheduler="rad")]), "no cluster driver"),
-    (lambda: simulate_cluster(W, [ReplicaGroup("prefill", 1), ReplicaGroup("decode", 1, scheduler="vllm")]),
-     "one batch builder"),
     (lambda: simulate_cluster(W, [ReplicaGroup("decode", 1), ReplicaGroup("decode", 1, token_budget=256),
                                   ReplicaGroup("prefill", 1)]), "different token_budget"),
     (lambda: simulate_cluster(_trace([0.0], [500], [2]), [ReplicaGroup("prefill", 1),
