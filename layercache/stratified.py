@@ -78,8 +78,8 @@ def stratified_curve(source, caps, rate, seed, warmup, catalog, layered, full_ob
     sample = _phase_one(source, rate, seed, warmup, catalog, layered, full_object_only)
     trace, kept_warmup, cells, n_cells = sample.trace, sample.kept_warmup, sample.cells, sample.n_cells
     if method == "shards":
-        grid, back, hits, layer_hits, bytes_hit = stack_counts(trace, caps, kept_warmup, cells, n_cells,
-                                                               sample.weights)
+        _, back, hits, layer_hits, bytes_hit = stack_counts(trace, caps, kept_warmup, cells, n_cells,
+                                                            sample.weights)
     else:
         from .sampling import _scaled_simulation
 
@@ -141,6 +141,9 @@ def _phase_one(source, rate, seed, warmup, catalog, layered, full_object_only):
     slots = slots_of(table, np.empty(0, np.uint64) if keys is None else keys)
     objects = (np.cumsum(strata.in_stack) - 1)[slots]  # sampled objects numbered 0.. in slot order
     if catalog is not None:  # the catalog rows of the sampled objects, in that order
+        if raw is not None and raw.size and not 0 <= int(raw.min()) <= int(raw.max()) < catalog.n_objects:
+            raise ValueError(f"objects must be ids 0..{catalog.n_objects - 1} of the catalog, found "
+                             f"{int(raw.min()) if raw.min() < 0 else int(raw.max())}")
         rows = np.empty(int(strata.in_stack.sum()), dtype=np.int64)
         rows[objects] = raw
         catalog = type(catalog)(catalog.layer_sizes[rows], catalog.version_sizes[rows])

@@ -86,6 +86,13 @@ def test_estimator_is_checked():
         lc.hit_ratio_curve(np.arange(100) % 7, capacities=[2], method="shards", estimator="ht")
 
 
+def test_ids_outside_the_catalog_are_refused():
+    objects = np.arange(200) % 40
+    with pytest.raises(ValueError, match="objects must be ids 0..29"):
+        lc.hit_ratio_curve(objects, np.ones(200, dtype=np.int64), catalog=lc.Catalog.unit(30, 1), capacities=[5],
+                           method="shards", rate=1.0)
+
+
 @pytest.mark.parametrize("policy", ["lru", "s3fifo"])
 def test_stratified_minisim_beats_the_sample_ratio(policy):
     # MiniSim with the strata's expansion: 30 samples at rate 0.05 of 20,000 Zipf objects
