@@ -141,14 +141,14 @@ def curve_frame(rows):
     """DataFrame of result dicts with the curve's column order (layer columns only if layered)."""
     import pandas as pd
 
-    frame = pd.DataFrame(rows)
     order = ["capacity", "policy", "mode", "requests", "hits", "hit_ratio", "bytes_requested", "bytes_hit",
              "byte_hit_ratio"]
-    if (frame["mode"] == "layered").any():
-        order += ["layers_requested", "layers_hit", "layer_hit_ratio"]
-    order += [c for c in frame.columns if c not in order and c not in ("layers_requested", "layers_hit",
-                                                                        "layer_hit_ratio")]
-    return frame[order].reset_index(drop=True)
+    layer_columns = ["layers_requested", "layers_hit", "layer_hit_ratio"]
+    if any(r["mode"] == "layered" for r in rows):
+        order += layer_columns
+    keys = list(dict.fromkeys(k for r in rows for k in r))  # every key, in order of first appearance
+    order += [k for k in keys if k not in order and k not in layer_columns]
+    return pd.DataFrame({k: [r.get(k) for r in rows] for k in order}, columns=order)
 
 
 def _item_tables(trace):

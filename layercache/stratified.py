@@ -108,10 +108,11 @@ def stratified_curve(source, caps, rate, seed, warmup, catalog, layered, full_ob
     byte_est = _ratio(factor, bh.sum(axis=0), bq.sum(axis=0))
     layer_est = _ratio(factor, lh.sum(axis=0), lq.sum(axis=0))
     requests, layers_requested, bytes_requested = int(q.sum()), int(lq.sum()), float(bq.sum())
-    rows = [_row(caps[i], policy, trace.mode, requests, int(h[:, :, k].sum()), estimate[k], bytes_requested,
-                 float(bh[:, :, k].sum()), layers_requested, int(lh[:, :, k].sum()), rate,
-                 float(np.sqrt(1.0 - rate) * error[k]), byte_est[k], layer_est[k])
-            for i, k in enumerate(back)]
+    hits_k, layers_k, bytes_k = (a.sum(axis=(0, 1)) for a in (h, lh, bh))
+    error = np.sqrt(1.0 - rate) * error
+    rows = [_row(caps[i], policy, trace.mode, requests, int(hits_k[k]), estimate[k], bytes_requested,
+                 float(bytes_k[k]), layers_requested, int(layers_k[k]), rate, float(error[k]), byte_est[k],
+                 layer_est[k]) for i, k in enumerate(back)]
     return curve_frame(rows)
 
 
