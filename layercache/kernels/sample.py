@@ -9,6 +9,7 @@ id: the count table keys on it without keeping ids.
 
 import numpy as np
 from numba import njit
+from numba.cpython.unsafe.numbers import trailing_zeros
 
 from .prefetch import prefetch
 
@@ -55,32 +56,28 @@ def _hash_block(ids, offset, out):
 def sampled_positions(ids, seed, limit):
     """int64, shape (s,): the positions t, in order, whose id's ``z >> 11`` is below ``limit``.
 
-    Block by block into a buffer sized for the expected sample, doubled
-    when a block might overflow it: no per-request temporary.
+    Block by block (hashes, then the sampled offsets, see :func:`_members`)
+    into a buffer sized for the expected sample, doubled when a block might
+    overflow it: no per-request temporary.
     """
     offset = _offset(seed)
     bound = np.uint64(limit)
     n = ids.size
     out = np.empty(int(limit * _SCALE * n * 1.25) + 2 * _BLOCK, dtype=np.int64)
     hashes = np.empty(_BLOCK, dtype=np.uint64)
+    members = np.empty(_BLOCK, dtype=np.int64)
+    flags = np.zeros(_BLOCK, dtype=np.uint8)
     count = 0
     for lo in range(0, n, _BLOCK):
         m = min(_BLOCK, n - lo)
         if count + m > out.size:
             out = _grown(out, 2 * out.size)
         _hash_block(ids[lo:lo + m], offset, hashes)
-        count = _scan_block(hashes, m, lo, bound, out, count)
+        k = _members(hashes, m, bound, flags, members)
+        for j in range(k):
+            out[count + j] = lo + members[j]
+        count += k
     return out[:count].copy()
-
-
-@njit(cache=True)
-def _scan_block(hashes, m, lo, bound, out, count):
-    """Append to ``out`` the positions ``lo + i`` (i < m) whose hash is sampled; the new count."""
-    for i in range(m):
-        if (hashes[i] >> _SHIFT) < bound:
-            out[count] = lo + i
-            count += 1
-    return count
 
 
 @njit(cache=True)
@@ -160,6 +157,7 @@ def count_sampled(ids, seed, limit, count_limit, first, warmup, table, used):
     keys = np.empty(out.size, dtype=np.uint64)
     hashes = np.empty(_BLOCK, dtype=np.uint64)
     members = np.empty(_BLOCK, dtype=np.int64)
+    flags = np.zeros(_BLOCK, dtype=np.uint8)
     count = 0
     for lo in range(0, n, _BLOCK):
         m = min(_BLOCK, n - lo)
@@ -169,9 +167,31 @@ def count_sampled(ids, seed, limit, count_limit, first, warmup, table, used):
         while 2 * (used + m) > table.size // _WIDTH:
             table = _rehashed(table)
         _hash_block(ids[lo:lo + m], offset, hashes)
-        k = _scan_block(hashes, m, 0, count_bound, members, 0)
+        k = _members(hashes, m, count_bound, flags, members)
         count, used = _count_block(hashes, members, k, lo, bound, first, warmup, table, used, out, keys, count)
     return out[:count].copy(), keys[:count].copy(), table, used
+
+
+@njit(cache=True)
+def _members(hashes, m, bound, flags, members):
+    """Offsets (into ``members``) of the block's hashes below ``bound``; their number.
+
+    The tests are written as bytes (a loop the compiler vectorizes) and read
+    eight at a time, so a run of unsampled requests costs no branch each:
+    at a rate of a few percent the branch per request mispredicts often.
+    """
+    for i in range(m):
+        flags[i] = (hashes[i] >> _SHIFT) < bound
+    flags[m:] = 0
+    words = flags.view(np.uint64)
+    k = 0
+    for w in range(words.size):
+        x = words[w]
+        while x != 0:
+            members[k] = 8 * w + (trailing_zeros(x) >> 3)
+            k += 1
+            x &= x - np.uint64(1)
+    return k
 
 
 @njit(cache=True)
