@@ -43,8 +43,9 @@ Accuracy and cost at R = 0.01 (``python benchmarks/bench_layercache_curve.py``,
 10^7 Zipf(0.8) requests over 10^6 objects, 100 capacities 0.1%..50%, 20
 hash seeds): mean absolute error over the curve 0.0030 on average (median
 0.0028, 90th percentile 0.0051, largest 0.0065) against SHARDS-adj's 0.0057
-(0.0043, 0.0112, 0.0161); 0.034 s, 10x faster than the exact curve, against
-SHARDS-adj's 0.019 s (measured on a 2-core machine under light load).
+(0.0043, 0.0112, 0.0161); 0.027-0.029 s, 11-12x faster than the exact
+curve, against SHARDS-adj's 0.015-0.021 s (two runs on an idle 2-core
+machine; load moves these by about 15%).
 MiniSim of S3-FIFO at R = 0.01 on the same trace, 20 capacities 1%..50%, 10
 seeds: 0.0027 against 0.0327 for the sample's own hit ratio. Memory: the count table holds
 ~``R2`` x the distinct objects (16 bytes a slot, at most half full; counts
