@@ -374,12 +374,12 @@ def _rate_for_size(source, seed, sample_size):
 
 def _sample(source, seed, rate, warmup):
     """(objects, versions, sizes, counted requests, sampled warm-up, groups) of the rate-R sample."""
-    from .kernels.sample import sampled_positions
+    from .kernels.sample import count_sampled
 
     limit = _limit(rate)
     kept, n, kept_warmup = [], 0, 0
     for ids, versions, sizes in source.chunks():
-        pos = sampled_positions(_ids(ids), int(seed), limit)
+        pos = count_sampled(_ids(ids), int(seed), limit, 0, 0, 0, np.zeros(2, np.uint64), 0)[0]  # no counts
         kept_warmup += int(np.searchsorted(pos, max(0, warmup - n)))
         n += ids.size
         kept.append((ids[pos], None if versions is None else versions[pos], None if sizes is None else sizes[pos]))

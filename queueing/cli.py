@@ -205,8 +205,8 @@ def parser():
     clu.add_argument("--groups", required=True, metavar="SPEC|FILE",
                      help="replica groups, e.g. prefill:2,decode:2 (see above)")
     clu.add_argument("--scheduler", default="sarathi", choices=names, metavar="NAME",
-                     help="scheduler of groups that name none (default sarathi; clusters run sarathi, "
-                          "sarathi-spf, vllm and the slai variants)")
+                     help="scheduler of groups that name none (default sarathi; any scheduler, "
+                          "one per group)")
     clu.add_argument("--router", default="round_robin", choices=ROUTER_NAMES, metavar="NAME",
                      help=f"routes arrivals over colocated and prefill replicas: {', '.join(ROUTER_NAMES)} "
                           "(default round_robin)")

@@ -53,34 +53,6 @@ def _hash_block(ids, offset, out):
 
 
 @njit(cache=True)
-def sampled_positions(ids, seed, limit):
-    """int64, shape (s,): the positions t, in order, whose id's ``z >> 11`` is below ``limit``.
-
-    Block by block (hashes, then the sampled offsets, see :func:`_members`)
-    into a buffer sized for the expected sample, doubled when a block might
-    overflow it: no per-request temporary.
-    """
-    offset = _offset(seed)
-    bound = np.uint64(limit)
-    n = ids.size
-    out = np.empty(int(limit * _SCALE * n * 1.25) + 2 * _BLOCK, dtype=np.int64)
-    hashes = np.empty(_BLOCK, dtype=np.uint64)
-    members = np.empty(_BLOCK, dtype=np.int64)
-    flags = np.zeros(_BLOCK, dtype=np.uint8)
-    count = 0
-    for lo in range(0, n, _BLOCK):
-        m = min(_BLOCK, n - lo)
-        if count + m > out.size:
-            out = _grown(out, 2 * out.size)
-        _hash_block(ids[lo:lo + m], offset, hashes)
-        k = _members(hashes, m, bound, flags, members)
-        for j in range(k):
-            out[count + j] = lo + members[j]
-        count += k
-    return out[:count].copy()
-
-
-@njit(cache=True)
 def _grown(a, size):
     """``a`` copied into an array of ``max(size, a.size)`` entries."""
     b = np.empty(max(size, a.size), dtype=a.dtype)
@@ -133,7 +105,7 @@ def count_sampled(ids, seed, limit, count_limit, first, warmup, table, used):
         One chunk of the trace; its first request is request ``first`` of the trace.
     limit, count_limit : int
         Sampling bounds on ``z >> 11`` (``ceil(rate * 2**53)``): the sample,
-        and the (larger) sample whose ids are counted.
+        and the sample whose ids are counted (0: none, ``table`` untouched).
     warmup : int
         Requests of the trace before it count in the requests only, not in
         the requests after the warm-up.
@@ -164,11 +136,12 @@ def count_sampled(ids, seed, limit, count_limit, first, warmup, table, used):
         if count + m > out.size:  # room for the whole block
             out = _grown(out, 2 * out.size)
             keys = _grown(keys, out.size)
-        while 2 * (used + m) > table.size // _WIDTH:
+        while count_limit > 0 and 2 * (used + m) > table.size // _WIDTH:
             table = _rehashed(table)
         _hash_block(ids[lo:lo + m], offset, hashes)
-        k = _members(hashes, m, count_bound, flags, members)
-        count, used = _count_block(hashes, members, k, lo, bound, first, warmup, table, used, out, keys, count)
+        k = _members(hashes, m, max(bound, count_bound), flags, members)
+        count, used = _count_block(hashes, members, k, lo, bound, count_bound, first, warmup, table, used, out, keys,
+                                   count)
     return out[:count].copy(), keys[:count].copy(), table, used
 
 
@@ -195,24 +168,27 @@ def _members(hashes, m, bound, flags, members):
 
 
 @njit(cache=True)
-def _count_block(hashes, members, k, lo, bound, first, warmup, table, used, out, keys, count):
-    """Count the block's requests ``members[:k]`` (offsets in it) in the table; append the sampled ones.
+def _count_block(hashes, members, k, lo, bound, count_bound, first, warmup, table, used, out, keys, count):
+    """Count the block's requests ``members[:k]`` (offsets in it) below ``count_bound`` in the table;
+    append those below ``bound``.
 
     Their slots are prefetched first, so the table's cache misses overlap.
     Returns ``(count, used)``.
     """
     for j in range(k):
-        prefetch(table, _WIDTH * _home(table, hashes[members[j]]))
+        if (hashes[members[j]] >> _SHIFT) < count_bound:
+            prefetch(table, _WIDTH * _home(table, hashes[members[j]]))
     for j in range(k):
         z = hashes[members[j]]
-        record = _WIDTH * _find(table, z)
-        if table[record + 1] == 0:
-            table[record] = z
-            used += 1
-        counts = table[record + 1]
         t = lo + members[j]
-        if (counts & _FULL) != _FULL:
-            table[record + 1] = counts + (_ONE_BOTH if first + t >= warmup else np.uint64(1))
+        if (z >> _SHIFT) < count_bound:
+            record = _WIDTH * _find(table, z)
+            if table[record + 1] == 0:
+                table[record] = z
+                used += 1
+            counts = table[record + 1]
+            if (counts & _FULL) != _FULL:
+                table[record + 1] = counts + (_ONE_BOTH if first + t >= warmup else np.uint64(1))
         if (z >> _SHIFT) < bound:
             out[count] = t
             keys[count] = z
