@@ -124,18 +124,6 @@ def plot_band(ax, stats, x, label, policy, mode):
     ax.plot(mean[x], mean[label], MODE_STYLE[mode][1], color=COLORS[policy], lw=2, label=label, zorder=2)
 
 
-def plot_curves(ax, stats, x, labels, models=True):
-    """Simulated means (joined, min-max over replicates as bars) of the policies ``labels`` against
-    column ``x``; with ``models`` the Che model of each LRU variant as a thin black line."""
-    for label, policy, mode in POLICIES:
-        if label not in labels:
-            continue
-        _series(ax, stats, x, label, policy, mode, joined=True)
-        if models and label + " model" in stats[0]:
-            ax.plot(stats[0][x], stats[0][label + " model"], "-", color="k", lw=0.8, zorder=3,
-                    label="Che model (LRU variants)" if label == labels[0] else None)
-
-
 def coinciding(mean, labels, within=COINCIDE) -> list[str]:
     """Pairs of simulated curves whose means differ by less than ``within`` at every point."""
     out = []

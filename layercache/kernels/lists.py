@@ -59,11 +59,6 @@ def size_of(isize, item):
 
 
 @njit(cache=True)
-def q_head(istate, q):
-    return istate[HEADS + 2 * q]
-
-
-@njit(cache=True)
 def q_tail(istate, q):
     return istate[HEADS + 2 * q + 1]
 
